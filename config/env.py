@@ -1,0 +1,115 @@
+"""Strict helpers that read settings from the environment.
+
+They raise on values they do not understand instead of guessing, so a typo in a
+deployment fails at start-up with a message that names the variable.
+Kudu's own app settings (WEBJOBS_*) are "true-like" when they are 1 or true.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+class EnvError(ValueError):
+    pass
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise EnvError(f"{name} must be true or false (or 1/0), not {raw!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise EnvError(f"{name} must be an integer, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise EnvError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise EnvError(f"{name} must be a number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise EnvError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def database_from_url(url: str, *, default_sqlite: Path) -> dict:
+    """Django DATABASES entry from a DATABASE_URL (sqlite:///path or postgres://...)."""
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite)}
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path, as dj-database-url.
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:"}
+    if parsed.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+        }
+    raise EnvError(
+        f"DATABASE_URL must start with sqlite:/// or postgres://, "
+        f"not {parsed.scheme!r}."
+    )
+
+
+def database_to_url(settings_dict: dict) -> str:
+    """The inverse of database_from_url, for handing this process's DB to a child.
+
+    A child process (a run monitor, a test's qcluster) must use the database its
+    parent actually uses, which in tests is the test database, not DATABASE_URL.
+    """
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    if engine.endswith("postgresql"):
+        auth = settings_dict.get("USER") or ""
+        if settings_dict.get("PASSWORD"):
+            auth += ":" + settings_dict["PASSWORD"]
+        host = settings_dict.get("HOST") or "localhost"
+        port = settings_dict.get("PORT") or "5432"
+        at = f"{auth}@" if auth else ""
+        return f"postgres://{at}{host}:{port}/{settings_dict['NAME']}"
+    raise EnvError(f"Cannot hand database engine {engine} to a child process.")
+
+
+def secret_key_from_file(path: Path) -> str:
+    """Read the generated SECRET_KEY, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

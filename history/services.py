@@ -1,0 +1,165 @@
+"""Writes for WebJob runs: create (with Kudu's lock and history trimming), finish."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from history.kudu import log_line, run_id_for, run_id_next
+from history.models import ACTIVE_STATUSES, Run, RunStatus
+from jobs.models import WebJob
+from scheduler.clock import clock_now
+
+ERR_RUNNING = "Cannot start a new run since job is already running."
+ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
+ERR_NOT_TRIGGERED = "Only triggered WebJobs can be run on demand."
+ERR_ARGUMENTS = "The arguments cannot be split into a command line: {detail}."
+ERR_QUEUE = "The run could not be queued: {detail}"
+MSG_ABANDONED = (
+    "The run was abandoned: its monitor process stopped reporting (the host "
+    "running it went down)."
+)
+
+# A monitor heartbeats every few seconds; silence this long means it is gone.
+STALE_AFTER = timedelta(seconds=30)
+# A run nobody claimed (no queue worker running) for this long is abandoned.
+UNCLAIMED_AFTER = timedelta(minutes=10)
+
+
+class RunConflict(Exception):
+    """409: the run cannot start now; the message is Kudu's text."""
+
+
+class RunRequestError(ValueError):
+    """400: the request itself is wrong."""
+
+
+def run_request(*, job: WebJob, trigger: str, arguments: str = "") -> Run:
+    """Create a run (Initializing) and hand it to the queue.
+
+    Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
+    and holds triggeredJob.lock for the run; here the lock is the partial unique
+    index on active runs, so the check and the insert are one atomic step.
+    """
+    if job.kind != WebJob.Kind.TRIGGERED:
+        raise RunConflict(ERR_NOT_TRIGGERED)
+    if settings.WEBJOBS_STOPPED:
+        raise RunConflict(ERR_STOPPED)
+    try:
+        shlex.split(arguments)
+    except ValueError as exc:
+        raise RunRequestError(ERR_ARGUMENTS.format(detail=exc)) from None
+    run_abandon_stale(job=job)
+    run = _run_insert(job=job, trigger=trigger, arguments=arguments)
+    _run_trim(job=job)
+    _run_enqueue(run)
+    return run
+
+
+def _run_insert(*, job: WebJob, trigger: str, arguments: str) -> Run:
+    now = clock_now()
+    run_id = run_id_for(now)
+    last = (
+        Run.objects.filter(job=job)
+        .order_by("-run_id")
+        .values_list("run_id", flat=True)
+        .first()
+    )
+    if last is not None and last >= run_id:
+        run_id = run_id_next(last)  # the emulator clock never gives two runs one id
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                job=job,
+                run_id=run_id,
+                trigger=trigger,
+                arguments=arguments,
+                start_time=now,
+                status=RunStatus.INITIALIZING,
+                heartbeat_at=timezone.now(),
+            )
+    except IntegrityError:
+        if Run.objects.filter(job=job, status__in=ACTIVE_STATUSES).exists():
+            raise RunConflict(ERR_RUNNING) from None
+        raise
+    run.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(run.output_path, "a", encoding="utf-8") as log:
+        log.write(
+            log_line(
+                now, settings.WEBSITE_INSTANCE_ID, "Status changed to Initializing"
+            )
+        )
+    return run
+
+
+def _run_trim(*, job: WebJob) -> None:
+    """Keep the newest WEBJOBS_HISTORY_SIZE runs; older runs go with their folders."""
+    keep = settings.WEBJOBS_HISTORY_SIZE
+    old = list(
+        Run.objects.filter(job=job)
+        .exclude(status__in=ACTIVE_STATUSES)
+        .order_by("-run_id")[keep - 1 :]
+        .values_list("pk", "run_id")
+    )
+    if not old:
+        return
+    Run.objects.filter(pk__in=[pk for pk, _ in old]).delete()
+    for _, run_id in old:
+        shutil.rmtree(job.data_dir / run_id, ignore_errors=True)
+
+
+def _run_enqueue(run: Run) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task(
+            "jobs.runner.run_launch",
+            run.pk,
+            task_name=f"run-{run.job.name}-{run.run_id}",
+        )
+    except Exception as exc:  # broker down: fail the run rather than leave it stuck
+        run_finish(
+            run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
+        )
+        raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc
+
+
+def run_finish(
+    *, run: Run, status: str, message: str = "", exit_code: int | None = None
+) -> None:
+    """Mark an active run final, once; the log gets the status line."""
+    now = clock_now()
+    updated = Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+        status=status, end_time=now, message=message, exit_code=exit_code
+    )
+    if updated and run.data_dir.exists():
+        with open(run.output_path, "a", encoding="utf-8") as log:
+            inst = run.instance_id or settings.WEBSITE_INSTANCE_ID
+            if message:
+                log.write(log_line(now, inst, message, level="ERR"))
+            log.write(log_line(now, inst, f"Status changed to {status}"))
+
+
+def run_abandon_stale(*, job: WebJob) -> int:
+    """Mark active runs whose monitor went silent as Aborted (Kudu: lock not held)."""
+    now = timezone.now()
+    count = 0
+    for run in Run.objects.filter(job=job, status__in=ACTIVE_STATUSES):
+        if run_is_stale(run, now=now):
+            run_finish(run=run, status=RunStatus.ABORTED, message=MSG_ABANDONED)
+            count += 1
+    return count
+
+
+def run_is_stale(run: Run, *, now: datetime) -> bool:
+    """Heartbeats are real time, not the emulator clock: moving the clock a month
+    forward must not make every running job look dead."""
+    if run.status not in ACTIVE_STATUSES or run.heartbeat_at is None:
+        return False
+    limit = STALE_AFTER if run.monitor_pid is not None else UNCLAIMED_AFTER
+    return now - run.heartbeat_at > limit

@@ -1,0 +1,196 @@
+"""Kudu's WebJobs REST API (triggered jobs; continuous jobs come with their issue).
+
+Same routes, verbs, status codes and JSON names as Kudu. Kudu's error bodies are
+plain text, and so are ours.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.http import FileResponse, HttpResponse
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from history.models import Run
+from history.services import RunConflict, RunRequestError, run_request
+from jobs import selectors
+from jobs.models import WebJob
+from jobs.packaging import PackageError, UploadTooLarge
+from jobs.services import (
+    JobNotFound,
+    upload_spool,
+    webjob_delete,
+    webjob_deploy,
+    webjob_get,
+    webjob_settings_put,
+)
+
+ERR_NO_DISPOSITION = "Missing Content-Disposition header."
+ERR_SETTINGS_BODY = "The settings body must be a JSON object: {detail}"
+ERR_UNKNOWN_RUN = "No run {run_id!r} of WebJob {name!r}."
+TRIGGERED = WebJob.Kind.TRIGGERED
+
+_FILENAME_RE = re.compile(r"""filename\*?=(?:UTF-8'')?("([^"]*)"|[^;]+)""", re.I)
+
+
+def text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(
+        message, status=status, content_type="text/plain; charset=utf-8"
+    )
+
+
+def base_url(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def parse_disposition(header: str) -> str | None:
+    match = _FILENAME_RE.search(header or "")
+    if not match:
+        return None
+    return (match.group(2) if match.group(2) is not None else match.group(1)).strip()
+
+
+class KuduView(APIView):
+    kind = TRIGGERED
+
+    def handle_exception(self, exc):
+        if isinstance(exc, JobNotFound):
+            return text(str(exc), 404)
+        if isinstance(exc, UploadTooLarge):
+            return text(str(exc), 413)
+        if isinstance(exc, PackageError | RunRequestError):
+            return text(str(exc), 400)
+        if isinstance(exc, RunConflict):
+            return text(str(exc), 409)
+        return super().handle_exception(exc)
+
+
+class WebJobList(KuduView):
+    """GET /api/webjobs: triggered jobs, then continuous jobs."""
+
+    def get(self, request):
+        base = base_url(request)
+        return Response(
+            [
+                selectors.job_json(job, base=base, latest=latest)
+                for job, latest in selectors.webjob_list(kind=TRIGGERED)
+            ]
+        )
+
+
+class TriggeredList(KuduView):
+    def get(self, request):
+        base = base_url(request)
+        return Response(
+            [
+                selectors.job_json(job, base=base, latest=latest)
+                for job, latest in selectors.webjob_list(kind=self.kind)
+            ]
+        )
+
+
+class TriggeredDetail(KuduView):
+    def get(self, request, name: str):
+        job = webjob_get(name=name, kind=self.kind)
+        return Response(
+            selectors.job_json(
+                job, base=base_url(request), latest=selectors.webjob_latest_run(job)
+            )
+        )
+
+    def put(self, request, name: str):
+        filename = parse_disposition(request.headers.get("Content-Disposition", ""))
+        if not filename:
+            return text(ERR_NO_DISPOSITION, 400)
+        media = request.content_type.split(";")[0].strip().lower()
+        is_zip = media == "application/zip" or filename.lower().endswith(".zip")
+        upload = upload_spool(request._request)
+        try:
+            job = webjob_deploy(
+                name=name,
+                kind=self.kind,
+                filename=filename,
+                upload=upload,
+                is_zip=is_zip,
+                deployed_by=request.user.get_username(),
+            )
+        finally:
+            upload.unlink(missing_ok=True)
+        return Response(
+            selectors.job_json(
+                job, base=base_url(request), latest=selectors.webjob_latest_run(job)
+            )
+        )
+
+    def delete(self, request, name: str):
+        webjob_delete(name=name, kind=self.kind)  # unknown: silent 200, as Kudu
+        return HttpResponse(status=200)
+
+
+class TriggeredRun(KuduView):
+    def post(self, request, name: str):
+        job = webjob_get(name=name, kind=self.kind)
+        arguments = request.query_params.get("arguments", "")
+        trigger = "External - " + request.headers.get("User-Agent", "")
+        run = run_request(job=job, trigger=trigger, arguments=arguments)
+        response = HttpResponse(
+            status=200 if "x-ms-geo-location" in request.headers else 202
+        )
+        response["Location"] = (
+            f"{base_url(request)}/api/triggeredwebjobs/{job.name}/history/{run.run_id}"
+        )
+        return response
+
+
+class TriggeredHistory(KuduView):
+    def get(self, request, name: str):
+        job = webjob_get(name=name, kind=self.kind)
+        base = base_url(request)
+        runs = selectors.run_history(job)
+        return Response(
+            {"runs": [selectors.run_json(r, base=base, job=job) for r in runs]}
+        )
+
+
+class TriggeredRunDetail(KuduView):
+    def get(self, request, name: str, run_id: str):
+        job = webjob_get(name=name, kind=self.kind)
+        run = Run.objects.filter(job=job, run_id=run_id).first()
+        if run is None:
+            return text(ERR_UNKNOWN_RUN.format(run_id=run_id, name=name), 404)
+        return Response(selectors.run_json(run, base=base_url(request), job=job))
+
+
+class JobSettingsView(KuduView):
+    def get(self, request, name: str):
+        job = WebJob.objects.filter(kind=self.kind, name=name).first()
+        return Response(job.settings if job else {})  # Kudu: {} even when unknown
+
+    def put(self, request, name: str):
+        job = webjob_get(name=name, kind=self.kind)
+        try:
+            raw = json.loads(request._request.body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return text(ERR_SETTINGS_BODY.format(detail=exc), 400)
+        webjob_settings_put(job=job, raw=raw)
+        return HttpResponse(status=200)
+
+
+class OutputLog(KuduView):
+    """The run's output_log.txt, at the path of Kudu's VFS URL."""
+
+    def get(self, request, kind: str, name: str, run_id: str):
+        job = webjob_get(name=name, kind=kind)
+        run = Run.objects.filter(job=job, run_id=run_id).first()
+        if run is None or not run.output_path.exists():
+            return text(ERR_UNKNOWN_RUN.format(run_id=run_id, name=name), 404)
+        response = FileResponse(
+            open(run.output_path, "rb"), content_type="text/plain; charset=utf-8"
+        )
+        if request.query_params.get("download"):
+            response["Content-Disposition"] = (
+                f'attachment; filename="{job.name}-{run.run_id}-output_log.txt"'
+            )
+        return response

@@ -1,0 +1,63 @@
+"""HTTP Basic with Django users, without paying the password hasher on every call.
+
+Django's PBKDF2 hasher costs about 0.2 s per check on purpose. Kudu clients send
+the deployment credentials with every request, so a verified (user, password)
+pair is remembered in this process for a short time. The cache key is an HMAC of
+the password under SECRET_KEY together with the stored hash, so a password
+change (new hash) or a deactivated user invalidates it at once, and no password
+is kept in memory in the clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication
+
+CACHE_SECONDS = 300.0
+_MAX_ENTRIES = 1024
+_verified: dict[bytes, float] = {}
+_lock = threading.Lock()
+
+
+def _fingerprint(user, password: str) -> bytes:
+    msg = f"{user.pk}\x00{user.password}\x00{password}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), msg, hashlib.sha256).digest()
+
+
+def check_credentials(username: str, password: str):
+    """The active user for these credentials, or None."""
+    User = get_user_model()
+    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    if user is None or not user.is_active:
+        User().set_password(password)  # same cost as a real check: no user probing
+        return None
+    key = _fingerprint(user, password)
+    now = time.monotonic()
+    with _lock:
+        seen = _verified.get(key)
+    if seen is not None and now - seen < CACHE_SECONDS:
+        return user
+    if not user.check_password(password):
+        return None
+    with _lock:
+        if len(_verified) >= _MAX_ENTRIES:
+            _verified.clear()
+        _verified[key] = now
+    return user
+
+
+class CachedBasicAuthentication(BasicAuthentication):
+    www_authenticate_realm = "webjobs-emulator"
+
+    def authenticate_credentials(self, userid, password, request=None):
+        user = check_credentials(userid, password)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid username or password.")
+        return (user, None)

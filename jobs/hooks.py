@@ -1,0 +1,17 @@
+"""Points where other parts of the emulator follow a WebJob's life.
+
+Called explicitly from jobs/services.py (not signals), inside the deploy/delete
+transaction. The scheduling issue hangs the scheduled-WebJob sync here.
+"""
+
+from __future__ import annotations
+
+from jobs.models import WebJob
+
+
+def webjob_deployed(job: WebJob) -> None:
+    """A job was created, replaced, or had its settings changed."""
+
+
+def webjob_deleting(job: WebJob) -> None:
+    """A job is about to be deleted."""

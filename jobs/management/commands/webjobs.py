@@ -1,0 +1,154 @@
+"""manage.py webjobs deploy | list | run [--wait] | logs [--follow] | delete"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from history.models import Run, RunStatus
+from history.services import RunConflict, RunRequestError, run_request
+from jobs import selectors
+from jobs.models import WebJob
+from jobs.packaging import PackageError
+from jobs.services import (
+    JobNotFound,
+    upload_spool,
+    webjob_delete,
+    webjob_deploy,
+    webjob_get,
+)
+
+FINAL = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.ABORTED)
+MSG_NO_WORKER = (
+    "The run is still waiting for a queue worker after {seconds} s: is "
+    "`manage.py runinstance` (or `manage.py qcluster`) running?"
+)
+
+
+class Command(BaseCommand):
+    help = "Deploy, list, run, read logs of and delete WebJobs."
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        deploy = sub.add_parser(
+            "deploy", help="Deploy a script or a zip (replaces the job)."
+        )
+        deploy.add_argument("path", type=Path)
+        deploy.add_argument("--name", help="job name (default: the file name's stem)")
+        deploy.add_argument(
+            "--type", dest="kind", choices=["triggered"], default="triggered"
+        )
+        sub.add_parser("list", help="List WebJobs with their latest run.")
+        run = sub.add_parser("run", help="Run a triggered WebJob.")
+        run.add_argument("name")
+        run.add_argument(
+            "--arguments", default="", help='e.g. --arguments "a \\"b c\\""'
+        )
+        run.add_argument(
+            "--wait",
+            action="store_true",
+            help="stream the output live; exit non-zero if the run fails",
+        )
+        logs = sub.add_parser("logs", help="Print a run's output log.")
+        logs.add_argument("name")
+        logs.add_argument("run_id", nargs="?", help="default: the latest run")
+        logs.add_argument("--follow", "-f", action="store_true")
+        delete = sub.add_parser("delete", help="Delete a WebJob with its history.")
+        delete.add_argument("name")
+
+    def handle(self, *args, action: str, **options) -> None:
+        try:
+            getattr(self, f"do_{action}")(**options)
+        except (PackageError, RunConflict, RunRequestError, JobNotFound) as exc:
+            raise CommandError(str(exc)) from None
+
+    def do_deploy(self, *, path: Path, name: str | None, kind: str, **_) -> None:
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        name = name or path.stem
+        with open(path, "rb") as f:
+            upload = upload_spool(f)
+        try:
+            job = webjob_deploy(
+                name=name,
+                kind=kind,
+                filename=path.name,
+                upload=upload,
+                is_zip=path.suffix.lower() == ".zip",
+                deployed_by=getpass.getuser(),
+            )
+        finally:
+            upload.unlink(missing_ok=True)
+        self.stdout.write(
+            f"Deployed {job.kind} WebJob {job.name!r}: runs {job.run_command}"
+        )
+        if job.error:
+            self.stdout.write(self.style.WARNING(f"Warning: {job.error}"))
+
+    def do_list(self, **_) -> None:
+        rows = selectors.webjob_list()
+        if not rows:
+            self.stdout.write("No WebJobs deployed.")
+            return
+        self.stdout.write(f"{'NAME':24} {'TYPE':11} {'LATEST RUN':20} STATUS")
+        for job, latest in rows:
+            status = selectors.run_status(latest) if latest else "-"
+            run_id = latest.run_id if latest else "-"
+            self.stdout.write(f"{job.name:24} {job.type_label:11} {run_id:20} {status}")
+
+    def do_run(self, *, name: str, arguments: str, wait: bool, **_) -> None:
+        job = webjob_get(name=name, kind=WebJob.Kind.TRIGGERED)
+        run = run_request(
+            job=job, trigger="External - manage.py webjobs run", arguments=arguments
+        )
+        self.stdout.write(f"Run {run.run_id} of {job.name} requested.")
+        if wait:
+            status = self._follow(run, warn_unclaimed=True)
+            if status != RunStatus.SUCCESS:
+                raise CommandError(f"Run {run.run_id} ended {status}.")
+
+    def do_logs(self, *, name: str, run_id: str | None, follow: bool, **_) -> None:
+        job = webjob_get(name=name, kind=WebJob.Kind.TRIGGERED)
+        runs = job.runs.order_by("-run_id")
+        run = runs.filter(run_id=run_id).first() if run_id else runs.first()
+        if run is None:
+            raise CommandError(f"No run {run_id or ''} of {name!r}.".replace("  ", " "))
+        if follow:
+            self._follow(run)
+        elif run.output_path.exists():
+            sys.stdout.write(run.output_path.read_text(errors="replace"))
+
+    def do_delete(self, *, name: str, **_) -> None:
+        if not webjob_delete(name=name, kind=WebJob.Kind.TRIGGERED):
+            raise CommandError(f"No triggered WebJob named {name!r}.")
+        self.stdout.write(f"Deleted {name}.")
+
+    def _follow(self, run: Run, *, warn_unclaimed: bool = False) -> str:
+        """Print the log as it grows until the run ends; returns the final status."""
+        offset, started, warned = 0, time.monotonic(), False
+        while True:
+            run.refresh_from_db()
+            status = selectors.run_status(run)
+            if run.output_path.exists():
+                with open(run.output_path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read()
+                offset += len(data)
+                self.stdout.write(data.decode("utf-8", "replace"), ending="")
+                self.stdout.flush()
+            if status in FINAL:
+                return status
+            waited = time.monotonic() - started
+            if (
+                warn_unclaimed
+                and not warned
+                and run.monitor_pid is None
+                and waited > 10
+            ):
+                self.stderr.write(MSG_NO_WORKER.format(seconds=10))
+                warned = True
+            time.sleep(0.2)

@@ -1,0 +1,409 @@
+"""Running a triggered WebJob: the queue task and the run monitor process.
+
+Why a monitor process: a run may last hours, longer than django-q2's `timeout` and
+`retry` windows, and ten runs must start at once even with one queue worker. So
+the queue task (`run_launch`) only claims the run and starts a monitor; it returns
+in milliseconds and its delivery is acknowledged. A second delivery of the same
+task finds the run already claimed and does nothing. The monitor (`python -m
+jobs.runner`, this module's main) starts the job's process first, before it
+imports Django, so trigger-to-start latency does not pay Django's start-up; then it
+streams output into output_log.txt, enforces the idle timeout and the log cap,
+heartbeats, and records the end.
+
+The monitor runs in its own session (so a worker's exit does not take it along);
+the job runs in a process group of its own, which is what an abort kills, and
+dies with the monitor (PR_SET_PDEATHSIG) if the monitor is killed with -9.
+Everything above `main` imported at module level is standard library only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from history.kudu import log_line
+
+IDLE_MESSAGE = (
+    "Command '{command}' was aborted due to no output nor CPU activity for {seconds} "
+    "seconds. You can increase the SCM_COMMAND_IDLE_TIMEOUT app setting (or "
+    "WEBJOBS_IDLE_TIMEOUT if this is a WebJob) if needed."
+)
+SHUTDOWN_MESSAGE = "Run aborted: the instance is shutting down."
+EXIT_MESSAGE = "Job failed due to exit code {code}"
+TRUNCATED_MESSAGE = (
+    "Output truncated: this log reached WEBJOBS_MAX_LOG_BYTES ({limit} bytes); "
+    "further output of this run is discarded."
+)
+HEARTBEAT_SECONDS = 5.0
+# Variables of the emulator itself that a job must not inherit.
+_PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
+
+
+# --- the queue task (runs in a django-q2 worker) -----------------------------------
+
+
+def run_launch(run_pk: int) -> str:
+    """Claim the run and start its monitor; a repeated delivery is a no-op."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from config.env import database_to_url
+    from history.models import Run, RunStatus
+    from history.services import run_finish
+    from scheduler.clock import clock_offset
+
+    claimed = Run.objects.filter(
+        pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
+    ).update(
+        monitor_pid=0,
+        instance_id=settings.WEBSITE_INSTANCE_ID,
+        heartbeat_at=timezone.now(),
+    )
+    if not claimed:
+        return "already claimed"
+    run = Run.objects.select_related("job").get(pk=run_pk)
+    job = run.job
+    if job.error:
+        run_finish(run=run, status=RunStatus.FAILED, message=job.error)
+        return "failed: " + job.error
+    from jobs.packaging import JobSettings
+    from jobs.runtimes import resolve_runtime
+
+    runtime = resolve_runtime(
+        job.extension, Path(job.run_command).name, job.script_host
+    )
+    if runtime.error:
+        run_finish(run=run, status=RunStatus.FAILED, message=runtime.error)
+        return "failed: " + runtime.error
+    job_settings = JobSettings(job.settings or {})
+    in_place = job_settings.is_in_place(job.extension)
+    work_root = (
+        job.package_dir
+        if in_place
+        else settings.WEBJOBS_ROOT
+        / "temp"
+        / "jobs"
+        / job.kind
+        / job.name
+        / uuid.uuid4().hex[:12]
+    )
+    spec = {
+        "run_pk": run.pk,
+        "run_id": run.run_id,
+        "job_name": job.name,
+        "kind": job.kind,
+        "instance": settings.WEBSITE_INSTANCE_ID,
+        "log_path": str(run.output_path),
+        "package_dir": str(job.package_dir),
+        "work_root": str(work_root),
+        "in_place": in_place,
+        "run_command": job.run_command,
+        "script_host": job.script_host,
+        "argv": [
+            *runtime.argv_prefix,
+            Path(job.run_command).name,
+            *shlex.split(run.arguments),
+        ],
+        "env": _job_env(job=job, run=run, work_root=work_root),
+        "idle_timeout": settings.WEBJOBS_IDLE_TIMEOUT,
+        "max_log_bytes": settings.WEBJOBS_MAX_LOG_BYTES,
+        "stopping_wait_time": job_settings.stopping_wait_time(job.kind),
+        "database_url": database_to_url(connection.settings_dict),
+        "webjobs_root": str(settings.WEBJOBS_ROOT),
+        "clock_offset": clock_offset(),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.runner"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=open(run.data_dir / "monitor.log", "ab"),  # noqa: SIM115
+        start_new_session=True,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    Run.objects.filter(pk=run_pk, monitor_pid=0).update(monitor_pid=proc.pid)
+    # The Popen object is dropped while the monitor runs; subprocess reaps it on a
+    # later Popen call, so a long-lived worker does not collect zombies.
+    return f"monitor {proc.pid}"
+
+
+def _job_env(*, job, run, work_root: Path) -> dict[str, str]:
+    """Kudu's environment: app settings, then the WEBJOBS_* variables."""
+    from django.conf import settings
+
+    env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
+    env.update(
+        {
+            "WEBJOBS_NAME": job.name,
+            "WEBJOBS_TYPE": job.kind,
+            "WEBJOBS_PATH": str(work_root),
+            "WEBJOBS_DATA_PATH": str(job.data_dir),
+            "WEBJOBS_RUN_ID": run.run_id,
+            "WEBJOBS_COMMAND_ARGUMENTS": run.arguments,
+            f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
+            "WEBROOT_PATH": str(settings.WEBJOBS_ROOT / "site" / "wwwroot"),
+            "WEBSITE_INSTANCE_ID": settings.WEBSITE_INSTANCE_ID,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+# --- the monitor process ---------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In the job's child: receive SIGKILL when the monitor dies (Linux prctl)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def group_cpu_ticks(pgid: int) -> int:
+    """CPU time (clock ticks) used by the live processes of a process group."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ...
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+class Monitor:
+    def __init__(self, spec: dict) -> None:
+        self.spec = spec
+        self.offset = timedelta(seconds=spec["clock_offset"])
+        self.log = open(spec["log_path"], "ab")  # noqa: SIM115
+        self.log_bytes = self.log.tell()
+        self.log_limit = spec["max_log_bytes"]
+        self.truncated = False
+        self.stop_requested = False
+        self.proc: subprocess.Popen | None = None
+        self.partial: dict[str, bytes] = {"INFO": b"", "ERR": b""}
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def write(self, message: str, *, level: str = "INFO", system: bool = True) -> None:
+        data = log_line(
+            self.now(), self.spec["instance"], message, level=level, system=system
+        ).encode("utf-8", "replace")
+        if self.truncated:
+            return
+        if self.log_bytes + len(data) > self.log_limit:
+            self.truncated = True
+            data = log_line(
+                self.now(),
+                self.spec["instance"],
+                TRUNCATED_MESSAGE.format(limit=self.log_limit),
+                level="WARN",
+            ).encode()
+        self.log.write(data)
+        self.log.flush()
+        self.log_bytes += len(data)
+
+    def start(self) -> None:
+        spec = self.spec
+        work_root = Path(spec["work_root"])
+        if not spec["in_place"]:
+            shutil.copytree(spec["package_dir"], work_root, symlinks=True)
+        cwd = work_root / Path(spec["run_command"]).parent
+        self.write(
+            f"Run script '{Path(spec['run_command']).name}' with script host - "
+            f"'{spec['script_host']}'"
+        )
+        self.write("Status changed to Running")
+        self.proc = subprocess.Popen(
+            spec["argv"],
+            cwd=cwd,
+            env=spec["env"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def follow(self, on_tick) -> tuple[str, str, int | None]:
+        """Stream output until the process ends; returns (status, message, code)."""
+        assert self.proc is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ, "INFO")
+        sel.register(self.proc.stderr, selectors.EVENT_READ, "ERR")
+        idle_limit = self.spec["idle_timeout"]
+        last_activity = time.monotonic()
+        last_cpu = -1
+        exited_at: float | None = None
+        verdict: tuple[str, str] | None = None
+        while sel.get_map():
+            for key, _ in sel.select(timeout=1.0):
+                chunk = os.read(key.fileobj.fileno(), 65536)
+                if chunk:
+                    self._output(key.data, chunk)
+                    last_activity = time.monotonic()
+                else:
+                    self._output(key.data, b"", final=True)
+                    sel.unregister(key.fileobj)
+            mono = time.monotonic()
+            if self.stop_requested and verdict is None:
+                # Checked first: a shutdown also signals the job, which may exit
+                # before we look; the run was aborted, not failed.
+                verdict = ("Aborted", SHUTDOWN_MESSAGE)
+                self._stop_gracefully()
+                continue
+            if self.proc.poll() is not None:
+                # Background children may hold the pipes open; give them 2 s.
+                exited_at = exited_at or mono
+                if mono - exited_at > 2.0:
+                    break
+                continue
+            if idle_limit and mono - last_activity >= 1.0:
+                cpu = group_cpu_ticks(self.proc.pid)
+                if cpu != last_cpu:  # CPU activity counts as activity, as in Kudu
+                    if last_cpu >= 0:
+                        last_activity = mono
+                    last_cpu = cpu
+                if mono - last_activity >= idle_limit and verdict is None:
+                    command = " ".join(self.spec["argv"])
+                    verdict = (
+                        "Failed",
+                        IDLE_MESSAGE.format(command=command, seconds=int(idle_limit)),
+                    )
+                    self._kill_group()
+            if on_tick() is False and verdict is None:
+                verdict = ("Aborted", SHUTDOWN_MESSAGE)
+                self._kill_group()
+        code = self.proc.wait()
+        self._kill_group()  # leftovers of the group do not outlive the run
+        if verdict is not None:
+            return verdict[0], verdict[1], code
+        if code == 0:
+            return "Success", "", code
+        return "Failed", EXIT_MESSAGE.format(code=code), code
+
+    def _output(self, level: str, chunk: bytes, *, final: bool = False) -> None:
+        buf = self.partial[level] + chunk
+        *lines, rest = buf.split(b"\n")
+        if final and rest:
+            lines, rest = [*lines, rest], b""
+        if len(rest) > 65536:  # a huge line without newline: emit it in pieces
+            lines, rest = [*lines, rest], b""
+        self.partial[level] = rest
+        for line in lines:
+            self.write(
+                line.rstrip(b"\r").decode("utf-8", "replace"), level=level, system=False
+            )
+
+    def _stop_gracefully(self) -> None:
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + self.spec["stopping_wait_time"]
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.1)
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def close(self) -> None:
+        self.log.close()
+        if not self.spec["in_place"]:
+            shutil.rmtree(self.spec["work_root"], ignore_errors=True)
+
+
+def _django_setup(spec: dict) -> None:
+    os.environ["DATABASE_URL"] = spec["database_url"]
+    os.environ["WEBJOBS_ROOT"] = spec["webjobs_root"]
+    os.environ["WEBSITE_INSTANCE_ID"] = spec["instance"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def main() -> int:
+    spec = json.load(sys.stdin)
+    monitor = Monitor(spec)
+
+    def request_stop(signum, frame) -> None:
+        monitor.stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    start_error = ""
+    try:
+        monitor.start()
+    except Exception as exc:
+        start_error = f"The job could not be started: {exc}"
+    _django_setup(spec)
+    from django.utils import timezone
+
+    from history.models import ACTIVE_STATUSES, Run, RunStatus
+    from history.services import run_finish
+
+    run = Run.objects.select_related("job").get(pk=spec["run_pk"])
+    if start_error or monitor.proc is None:
+        monitor.close()
+        run_finish(run=run, status=RunStatus.FAILED, message=start_error)
+        return 1
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        pid=monitor.proc.pid,
+        monitor_pid=os.getpid(),
+        heartbeat_at=timezone.now(),
+    )
+    last_beat = time.monotonic()
+
+    def on_tick() -> bool:
+        """Heartbeat; False when the run was ended from outside (stop the job)."""
+        nonlocal last_beat
+        if time.monotonic() - last_beat < HEARTBEAT_SECONDS:
+            return True
+        last_beat = time.monotonic()
+        return bool(
+            Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+                heartbeat_at=timezone.now()
+            )
+        )
+
+    try:
+        status, message, code = monitor.follow(on_tick)
+    except Exception as exc:  # never leave the job running or the run open
+        monitor._kill_group()
+        status, message, code = "Failed", f"The run monitor failed: {exc!r}", None
+    monitor.close()
+    run_finish(run=run, status=status, message=message, exit_code=code)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Which interpreter runs a script, and whether this host has it.
+
+Kudu on Linux maps its script hosts to bash, python, php, node and pwsh; .jar runs
+with java -jar. .cmd/.bat/.exe need cmd.exe, i.e. a Windows host. A runtime the host
+lacks is not a crash: the job carries an `error` naming the missing interpreter
+and each run of it fails with that message in its output log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+ERR_RUNTIME_MISSING = (
+    "Cannot run '{script}': the {host} needs '{program}', which is not installed "
+    "on this host (not found on PATH)."
+)
+ERR_WINDOWS_ONLY = (
+    "Cannot run '{script}': {ext} files need the Windows script host (cmd.exe); "
+    "this emulator host runs Linux."
+)
+
+# extension -> (candidate programs, argv prefix after the program)
+_INTERPRETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    ".sh": (("bash",), ()),
+    ".py": (("python3", "python"), ("-u",)),
+    ".php": (("php",), ()),
+    ".js": (("node", "nodejs"), ()),
+    ".jar": (("java",), ("-jar",)),
+    ".ps1": (("pwsh",), ("-NoLogo", "-NonInteractive", "-File")),
+}
+_WINDOWS = (".cmd", ".bat", ".exe")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    argv_prefix: tuple[str, ...]  # empty when error is set
+    error: str | None
+
+
+def resolve_runtime(extension: str, script: str, host: str) -> Runtime:
+    """Find the interpreter for a script on this host's PATH."""
+    ext = extension.lower()
+    if ext in _WINDOWS:
+        return Runtime((), ERR_WINDOWS_ONLY.format(script=script, ext=ext))
+    programs, extra = _INTERPRETERS[ext]
+    override = os.environ.get(f"WEBJOBS_{ext[1:].upper()}_PATH")  # e.g. WEBJOBS_PY_PATH
+    candidates = (override,) if override else programs
+    for program in candidates:
+        found = shutil.which(program)
+        if found:
+            return Runtime((found, *extra), None)
+    return Runtime(
+        (), ERR_RUNTIME_MISSING.format(script=script, host=host, program=programs[0])
+    )

@@ -1,0 +1,210 @@
+"""Writes with side effects for WebJobs: deploy, delete, settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+
+from jobs.models import WebJob
+from jobs.packaging import (
+    ERR_EMPTY,
+    ERR_NOT_ZIP,
+    ERR_TOO_BIG,
+    SETTINGS_FILE,
+    JobSettings,
+    PackageError,
+    UploadTooLarge,
+    check_zip,
+    clean_filename,
+    find_runnable,
+    parse_settings,
+    safe_extract,
+    validate_name,
+    validate_settings,
+)
+from jobs.runtimes import resolve_runtime
+from scheduler.clock import clock_now
+
+ERR_UNKNOWN_JOB = "No {kind} WebJob named {name!r}."
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+def _site_root() -> Path:
+    return settings.WEBJOBS_ROOT / "site" / "jobs"
+
+
+def upload_spool(stream: BinaryIO, *, limit: int | None = None) -> Path:
+    """Copy an upload stream to a temporary file, refusing it past the size limit.
+
+    Streaming keeps a 100 MB upload out of memory; the caller deletes the file.
+    """
+    limit = limit or settings.WEBJOBS_MAX_UPLOAD_BYTES
+    staging = _site_root() / ".uploads"
+    staging.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=staging)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(256 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(
+                        ERR_TOO_BIG.format(size=f"over {limit}", limit=limit)
+                    )
+                out.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def webjob_deploy(
+    *,
+    name: str,
+    kind: str,
+    filename: str,
+    upload: Path,
+    is_zip: bool,
+    deployed_by: str = "",
+) -> WebJob:
+    """Create or replace a WebJob from an uploaded script or zip.
+
+    1. Validate the name and the upload (size, zip entries, bombs, links).
+    2. Unpack into a staging folder beside the live one; find the runnable script
+       and parse settings.job there.
+    3. In one transaction, save the row and swap the folders by rename, so a deploy
+       that fails anywhere leaves the previous version (files and row) intact.
+       Unlike Kudu, a package with no runnable script does not delete the old job.
+    """
+    validate_name(name)
+    size = upload.stat().st_size
+    if size == 0:
+        raise PackageError(ERR_EMPTY)
+    root = _site_root() / kind
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        _unpack(upload, staging, filename=filename, is_zip=is_zip)
+        runnable = find_runnable(staging)
+        job_settings = _read_settings(staging / runnable.script_dir, kind=kind)
+        runtime = resolve_runtime(
+            runnable.extension, runnable.run_command.name, runnable.host
+        )
+        with transaction.atomic():
+            job = (
+                WebJob.objects.select_for_update().filter(kind=kind, name=name).first()
+            )
+            job = job or WebJob(kind=kind, name=name)
+            job.run_command = runnable.run_command.as_posix().removeprefix("./")
+            job.script_host = runnable.host
+            job.extension = runnable.extension
+            job.error = runtime.error or ""
+            job.settings = job_settings.raw
+            job.deployed_at = clock_now()
+            job.deployed_by = deployed_by
+            job.save()
+            _swap_into_place(staging, job.package_dir)
+            from jobs.hooks import webjob_deployed
+
+            webjob_deployed(job)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return job
+
+
+def _unpack(upload: Path, dest: Path, *, filename: str, is_zip: bool) -> None:
+    if not is_zip:
+        target = dest / clean_filename(filename)
+        shutil.copyfile(upload, target)
+        return
+    try:
+        with zipfile.ZipFile(upload) as zf:
+            check_zip(
+                zf,
+                max_files=settings.WEBJOBS_MAX_FILES,
+                max_bytes=settings.WEBJOBS_MAX_UNPACKED_BYTES,
+            )
+            safe_extract(zf, dest, max_bytes=settings.WEBJOBS_MAX_UNPACKED_BYTES)
+    except zipfile.BadZipFile as exc:
+        raise PackageError(ERR_NOT_ZIP.format(detail=exc)) from None
+
+
+def _read_settings(script_dir: Path, *, kind: str) -> JobSettings:
+    path = script_dir / SETTINGS_FILE
+    if not path.is_file():
+        return JobSettings({})
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"settings.job is not UTF-8 text: {exc}") from None
+    return parse_settings(text, kind=kind)
+
+
+def _swap_into_place(staging: Path, live: Path) -> None:
+    """Rename the new package in; the old one is removed only after it is out."""
+    trash = live.with_name(f".trash-{live.name}-{uuid.uuid4().hex[:8]}")
+    had_old = live.exists()
+    if had_old:
+        os.rename(live, trash)
+    try:
+        os.rename(staging, live)
+    except BaseException:
+        if had_old:
+            os.rename(trash, live)
+        raise
+    if had_old:
+        transaction.on_commit(lambda: shutil.rmtree(trash, ignore_errors=True))
+
+
+def webjob_get(*, name: str, kind: str) -> WebJob:
+    job = WebJob.objects.filter(kind=kind, name=name).first()
+    if job is None:
+        raise JobNotFound(ERR_UNKNOWN_JOB.format(kind=kind, name=name))
+    return job
+
+
+def webjob_delete(*, name: str, kind: str) -> bool:
+    """Delete package, data (history, logs) and row. Unknown names: a no-op, as Kudu."""
+    job = WebJob.objects.filter(kind=kind, name=name).first()
+    if job is None:
+        return False
+    package, data = job.package_dir, job.data_dir
+    from jobs.hooks import webjob_deleting
+
+    with transaction.atomic():
+        webjob_deleting(job)
+        job.delete()
+    for path in (package, data):
+        shutil.rmtree(path, ignore_errors=True)
+    return True
+
+
+def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
+    """Replace settings.job entirely (Kudu does not merge), validated first."""
+    job_settings = validate_settings(raw, kind=job.kind)
+    script_dir = (job.package_dir / job.run_command).parent
+    target = script_dir / SETTINGS_FILE
+    fd, tmp = tempfile.mkstemp(dir=script_dir, prefix=".settings-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(job_settings.raw, f, indent=2)
+    with transaction.atomic():
+        job.settings = job_settings.raw
+        job.save(update_fields=["settings"])
+        os.replace(tmp, target)
+        from jobs.hooks import webjob_deployed
+
+        webjob_deployed(job)
+    return job

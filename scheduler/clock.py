@@ -1,0 +1,54 @@
+"""The emulator clock: every read of "now" in the project goes through clock_now().
+
+Real time plus an offset kept in the database (EmulatorClock), so a user can move
+time forward to see a monthly job fire, and every process agrees on the time.
+EMULATOR_CLOCK_START starts the clock at an instant on the first read when no
+offset has been stored yet. The offset is cached for a short time per process so
+hot paths (log lines, API fields) do not pay a query each; clock_refresh() drops it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+_CACHE_SECONDS = 1.0
+_cached: tuple[float, float] | None = None  # (monotonic read time, offset)
+
+
+def _read_offset() -> float:
+    from scheduler.models import EmulatorClock
+
+    row = EmulatorClock.objects.filter(pk=1).first()
+    if row is not None:
+        return row.offset_seconds
+    start = os.environ.get("EMULATOR_CLOCK_START")
+    if not start:
+        return 0.0
+    instant = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    offset = (instant - datetime.now(UTC)).total_seconds()
+    row, _ = EmulatorClock.objects.get_or_create(
+        pk=1, defaults={"offset_seconds": offset}
+    )
+    return row.offset_seconds
+
+
+def clock_offset() -> float:
+    global _cached
+    mono = time.monotonic()
+    if _cached is None or mono - _cached[0] > _CACHE_SECONDS:
+        _cached = (mono, _read_offset())
+    return _cached[1]
+
+
+def clock_refresh() -> None:
+    global _cached
+    _cached = None
+
+
+def clock_now() -> datetime:
+    """The emulated current instant, an aware UTC datetime."""
+    return datetime.now(UTC) + timedelta(seconds=clock_offset())

@@ -1,0 +1,109 @@
+"""Test helpers: an authenticated Kudu API client that waits for runs to end."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FINAL = ("Success", "Failed", "Aborted")
+
+
+def make_zip(
+    files: dict[str, bytes | str], *, links: dict[str, str] | None = None
+) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o120777) << 16
+            zf.writestr(info, target)
+    return buf.getvalue()
+
+
+class Api:
+    def __init__(self, client, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def get(self, path: str, **extra):
+        return self.client.get(path, **self.headers, **extra)
+
+    def post(self, path: str, **extra):
+        return self.client.post(path, **self.headers, **extra)
+
+    def delete(self, path: str):
+        return self.client.delete(path, **self.headers)
+
+    def put_settings(self, name: str, body: str | bytes):
+        return self.client.put(
+            f"/api/triggeredwebjobs/{name}/settings",
+            data=body,
+            content_type="application/json",
+            **self.headers,
+        )
+
+    def deploy(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        filename: str,
+        content_type: str = "application/octet-stream",
+        **extra,
+    ):
+        return self.client.put(
+            f"/api/triggeredwebjobs/{name}",
+            data=data,
+            content_type=content_type,
+            HTTP_CONTENT_DISPOSITION=f'attachment; filename="{filename}"',
+            **self.headers,
+            **extra,
+        )
+
+    def deploy_fixture(self, name: str, fixture: str):
+        response = self.deploy(
+            name, (FIXTURES / fixture).read_bytes(), filename=fixture
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def run(self, name: str, arguments: str | None = None):
+        query = "" if arguments is None else "?" + _q(arguments)
+        return self.post(f"/api/triggeredwebjobs/{name}/run{query}")
+
+    def wait(self, location: str, timeout: float = 30.0) -> dict:
+        path = location.replace("http://testserver", "")
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.get(path).json()
+            if body["status"] in FINAL:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"run did not end in {timeout}s: {body}")
+            time.sleep(0.05)
+
+    def output(self, run: dict) -> str:
+        response = self.get(run["output_url"].replace("http://testserver", ""))
+        assert response.status_code == 200
+        return b"".join(response.streaming_content).decode()
+
+    def run_and_wait(
+        self, name: str, arguments: str | None = None, timeout: float = 30.0
+    ):
+        response = self.run(name, arguments)
+        assert response.status_code == 202, response.content
+        return self.wait(response["Location"], timeout)
+
+
+def _q(arguments: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"arguments": arguments})

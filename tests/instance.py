@@ -1,0 +1,164 @@
+"""Start real emulator processes for tests and benchmarks, and end them by group.
+
+Each process gets the environment of an instance: its database, its broker and
+its WEBJOBS_ROOT. Everything started here is in its own process group and is
+ended (with all descendants) by `stop`, so nothing outlives a test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from jobs.processes import end_tree
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SERVICES_MISSING = (
+    "{what} is not reachable on 127.0.0.1 (REQUIRE_SERVICES is unset, so skipping)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _reachable(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def require_services() -> None:
+    """Skip (or, in CI, fail) when PostgreSQL or Redis is down."""
+    for what, port in (("PostgreSQL", 5432), ("Redis", 6379)):
+        if not _reachable(port):
+            if os.environ.get("REQUIRE_SERVICES"):
+                pytest.fail(
+                    f"{what} is required (REQUIRE_SERVICES=1) but not reachable"
+                )
+            pytest.skip(SERVICES_MISSING.format(what=what))
+
+
+def instance_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.pop("Q_SYNC", None)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database; dropped afterwards."""
+    import psycopg
+
+    name = f"webjobs_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(
+        "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
+    ) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    try:
+        subprocess.run(
+            [*MANAGE, "migrate", "--noinput", "-v0"],
+            check=True,
+            env=instance_env(DATABASE_URL=url),
+            cwd=BASE_DIR,
+        )
+        yield url
+    finally:
+        with psycopg.connect(
+            "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
+        ) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Processes:
+    """Processes started for one test; `stop` ends each whole tree."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(
+        self, argv: list[str], env: dict[str, str], *, log: Path | None = None
+    ) -> subprocess.Popen:
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=BASE_DIR,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def qcluster(self, env: dict[str, str], **kw) -> subprocess.Popen:
+        return self.start([*MANAGE, "qcluster"], env, **kw)
+
+    def gunicorn(
+        self, env: dict[str, str], port: int, *, workers: int = 2, **kw
+    ) -> subprocess.Popen:
+        proc = self.start(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            env,
+            **kw,
+        )
+        wait_for_port(port)
+        return proc
+
+    def stop(
+        self, proc: subprocess.Popen | None = None, *, grace: float = 10.0
+    ) -> None:
+        for p in [proc] if proc else list(self.procs):
+            end_tree(p.pid, grace=grace)
+            p.wait(timeout=5)
+            if p in self.procs:
+                self.procs.remove(p)
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _reachable(port):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    procs = Processes()
+    try:
+        yield procs
+    finally:
+        procs.stop()
