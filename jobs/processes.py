@@ -73,25 +73,36 @@ def alive(pid: int) -> bool:
         return False
 
 
-def end_tree(pid: int, *, grace: float, include_root: bool = True) -> None:
-    """SIGTERM a process group and every descendant, SIGKILL what remains.
-
-    include_root=False ends only the descendants (a supervisor ending its own
-    orphans must not signal itself or its terminal's process group).
-    """
-    targets = [pid, *descendants(pid)] if include_root else descendants(pid)
-    for p in targets:
-        if p == os.getpid():
-            continue
-        signal_quietly(p, signal.SIGTERM, group=True)
-        signal_quietly(p, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(alive(p) for p in targets):
+def _wait_dead(pids: list[int], until: float) -> None:
+    while time.monotonic() < until and any(alive(p) for p in pids):
         reap()
         time.sleep(0.05)
-    for p in [*targets, *descendants(pid)]:
-        if p == os.getpid():
-            continue
-        signal_quietly(p, signal.SIGKILL, group=True)
-        signal_quietly(p, signal.SIGKILL)
+
+
+def end_tree(pid: int, *, grace: float, include_root: bool = True) -> None:
+    """End a process and everything it started, in order, within `grace` seconds.
+
+    1. SIGTERM the root alone, so a supervisor (django-q2's cluster, gunicorn's
+       arbiter) stops its own children gracefully; wait up to half the grace.
+    2. SIGTERM whatever of the tree is left (e.g. run monitors in sessions of
+       their own, which abort their jobs); wait for the rest of the grace.
+    3. SIGKILL what still lives, and each survivor's process group.
+    include_root=False ends only the descendants: a supervisor ending its own
+    orphans must not signal itself.
+    """
+    me = os.getpid()
+    tree = descendants(pid)
+    deadline = time.monotonic() + grace
+    if include_root:
+        signal_quietly(pid, signal.SIGTERM)
+        _wait_dead([pid], time.monotonic() + grace / 2)
+    rest = [p for p in {*tree, *descendants(pid)} if p != me and alive(p)]
+    for p in rest:
+        signal_quietly(p, signal.SIGTERM)
+    _wait_dead(rest, deadline)
+    targets = [pid] if include_root else []
+    for p in [*targets, *tree, *descendants(pid)]:
+        if p != me and alive(p):
+            signal_quietly(p, signal.SIGKILL, group=True)
+            signal_quietly(p, signal.SIGKILL)
     reap()

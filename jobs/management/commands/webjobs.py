@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import sys
 import time
 from pathlib import Path
 
@@ -120,7 +119,7 @@ class Command(BaseCommand):
         if follow:
             self._follow(run)
         elif run.output_path.exists():
-            sys.stdout.write(run.output_path.read_text(errors="replace"))
+            self.stdout.write(run.output_path.read_text(errors="replace"), ending="")
 
     def do_delete(self, *, name: str, **_) -> None:
         if not webjob_delete(name=name, kind=WebJob.Kind.TRIGGERED):
