@@ -1,0 +1,916 @@
+"""Azure Scheduler recurrences (API 2016-03-01): parse, validate, iterate, describe.
+
+Pure: no Django, no I/O, no clock read; the caller passes the job's creation time
+and ``after``. All datetimes are aware; results are aware UTC. Occurrences come
+from ``dateutil.rrule`` with every BYxxx value given explicitly, so that Azure's
+rules, not rrule's defaults, decide what a missing value means.
+
+Azure behaviour copied (reference: MicrosoftDocs "Build advanced schedules and
+recurrences", the startTime table and the 31 schedule examples):
+
+* Missing schedule values come from the first execution (the start time, or the
+  creation time when there is none): the second always; the minute when
+  ``minutes`` is absent; the hour when ``hours`` and ``minutes`` are both absent;
+  the weekday for Week and the day for Month. With ``minutes`` but no ``hours`` a
+  Day/Week/Month job runs every hour: examples 5, 7, 8, 14 and 30.
+* startTime table: no start means "run once immediately" (at the creation time)
+  and then follow the recurrence from there; a past start means the series is
+  computed from the start and the instances before creation are discarded; a
+  future start means the series starts there. A one-time job (no recurrence)
+  runs at the start, or at creation when the start is absent or past.
+* ``count`` counts runs from creation ("If the start date has already passed, the
+  first run is calculated from the creation time"); ``count`` and ``endTime``
+  together end at whichever comes first.
+
+Decisions where the reference is silent or contradicts itself:
+
+* ``endTime`` is inclusive (an occurrence exactly at endTime runs), as RFC 5545's
+  UNTIL. An endTime earlier than startTime is rejected (the job could never run);
+  an endTime in the past is accepted, as the latest doc allows, and simply yields
+  no occurrence.
+* ``monthDays`` with ``monthlyOccurrences`` means both must match (RFC 5545, as
+  rrule); several ``monthlyOccurrences`` add up ("first and last Friday").
+* Weeks start on Monday (ISO 8601, rrule's default) for Week intervals above 1.
+* Month without a schedule from the 31st skips months without a 31st (RFC 5545)
+  rather than clamping to the month's last day.
+* Hours are 0-23, as in the examples (one doc says "1 to 24").
+* Occurrences are whole seconds, except the immediate run of a job without a
+  start time, which is the creation instant itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, islice
+from typing import Any
+
+from dateutil.rrule import DAILY, HOURLY, MINUTELY, MO, MONTHLY, WEEKLY, rrule, weekday
+
+FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
+# advanced-complexity doc: "18 months, 78 weeks, 548 days; for hours and minutes
+# 1 <= interval <= 1000".
+MAX_INTERVAL = {"Minute": 1000, "Hour": 1000, "Day": 548, "Week": 78, "Month": 18}
+WEEK_DAYS = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)  # index == datetime.weekday()
+
+NOT_AN_OBJECT = "{name} must be a JSON object, got {value}."
+NOT_A_LIST = "{name} must be a list, got {value}."
+NOT_AN_INTEGER = "{name} must be a whole number, got {value}."
+NOT_A_STRING = "{name} must be a string, got {value}."
+NOT_A_DATETIME = (
+    "{name} must be an ISO 8601 date-time such as 2024-01-31T09:00:00Z, got {value}."
+)
+UNKNOWN_PROPERTY = '"{key}" is not a property of {name}; use {known}.'
+FREQUENCY_REQUIRED = (
+    "frequency is required in a recurrence; use Minute, Hour, Day, Week or Month."
+)
+FREQUENCY_UNKNOWN = (
+    '"{value}" is not a recurrence frequency; use Minute, Hour, Day, Week or Month.'
+)
+INTERVAL_TOO_SMALL = "interval must be at least 1, got {interval}."
+INTERVAL_TOO_LARGE = (
+    "interval {interval} is too large for frequency {frequency}; "
+    "the maximum is {maximum}."
+)
+COUNT_TOO_SMALL = "count must be at least 1, got {count}."
+MINUTE_OUT_OF_RANGE = "{value} is not a minute; minutes are 0 to 59."
+HOUR_OUT_OF_RANGE = "{value} is not an hour; hours are 0 to 23."
+MONTH_DAY_OUT_OF_RANGE = (
+    "{value} is not a day of the month; use 1 to 31, or -1 (the last day) to -31."
+)
+WEEK_DAY_UNKNOWN = '"{value}" is not a day of the week; use Monday to Sunday.'
+OCCURRENCE_DAY_REQUIRED = (
+    "day is required in a monthly occurrence; use Monday to Sunday."
+)
+OCCURRENCE_OUT_OF_RANGE = (
+    "{value} is not an occurrence in a month; use 1 to 5, or -1 (the last) to -5."
+)
+ELEMENT_NEEDS_FREQUENCY = (
+    "{element} can be used only with frequency {needed}; "
+    "this recurrence has frequency {frequency}."
+)
+END_BEFORE_START = "endTime {end} is before startTime {start}; the job would never run."
+NEVER_FIRES = (
+    "This recurrence never produces an occurrence: {every} from the first run "
+    "never matches the schedule's {elements}."
+)
+QUOTA_EXCEEDED = (
+    "The job recurs every {every}, more often than its job collection allows "
+    "(maxRecurrence: once every {allowed})."
+)
+
+_MINUTES = tuple(range(60))
+_HOURS = tuple(range(24))
+_MONTH_DAYS = (*range(1, 32), *range(-31, 0))
+_OCCURRENCES = (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)
+_PATH = "properties.recurrence"
+_RECURRENCE_KEYS = ("frequency", "interval", "count", "endTime", "schedule")
+_SCHEDULE_KEYS = ("minutes", "hours", "weekDays", "monthDays", "monthlyOccurrences")
+_OCCURRENCE_KEYS = ("day", "occurrence")
+_RRULE_FREQUENCY = {
+    "Minute": MINUTELY,
+    "Hour": HOURLY,
+    "Day": DAILY,
+    "Week": WEEKLY,
+    "Month": MONTHLY,
+}
+_UNIT = {
+    "Minute": timedelta(minutes=1),
+    "Hour": timedelta(hours=1),
+    "Day": timedelta(days=1),
+    "Week": timedelta(weeks=1),
+    "Month": timedelta(days=28),  # the shortest month: never stricter than Azure
+}
+# A Month schedule that finds no day in 400 years (a Gregorian cycle) never will.
+_MONTHS_SEARCHED = 400 * 12
+# Occurrences sampled to find a recurrence's shortest gap (quota check): enough
+# to cover every pattern of a schedule several times over.
+_GAP_SAMPLE = 500
+# Anchor for checks that do not know the job's first execution: a Monday.
+_REFERENCE = datetime(2001, 1, 1)
+
+
+class RecurrenceError(ValueError):
+    """An invalid recurrence; ``field`` is the JSON path, as ARM errors name it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class RecurrenceQuotaError(RecurrenceError):
+    """The recurrence is valid but more frequent than the collection's quota.
+
+    Azure answers this with 409 Conflict, not 400, hence its own class.
+    """
+
+
+@dataclass(frozen=True)
+class MonthlyOccurrence:
+    """``{"day": "Friday", "occurrence": -1}``: the last Friday of the month.
+
+    ``occurrence`` None means every such weekday of the month.
+    """
+
+    day: str
+    occurrence: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The optional ``schedule`` of a recurrence; an empty tuple means absent."""
+
+    minutes: tuple[int, ...] = ()
+    hours: tuple[int, ...] = ()
+    week_days: tuple[str, ...] = ()
+    month_days: tuple[int, ...] = ()
+    monthly_occurrences: tuple[MonthlyOccurrence, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (
+            self.minutes
+            or self.hours
+            or self.week_days
+            or self.month_days
+            or self.monthly_occurrences
+        )
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    frequency: str
+    interval: int = 1
+    count: int | None = None
+    end_time: datetime | None = None
+    schedule: Schedule | None = None
+
+
+# --- JSON ------------------------------------------------------------------------
+
+
+def recurrence_from_json(data: dict[str, Any] | None) -> Recurrence | None:
+    """Parse ARM JSON (``properties.recurrence``) into a validated Recurrence.
+
+    Property names and enum values are matched case-insensitively, as Json.NET
+    does for the real service (which answered ``"frequency": "week"``); the SDK
+    sends ``Occurrence`` with a capital O and the docs write ``occurrence``, so
+    both are read. Unknown properties are errors, so that a typo such as
+    ``weekday`` cannot silently turn a weekly job into a daily one.
+    """
+    if data is None:
+        return None
+    values = _object(data, _PATH, _RECURRENCE_KEYS)
+    frequency = values.get("frequency")
+    if frequency is None:
+        raise RecurrenceError(f"{_PATH}.frequency", FREQUENCY_REQUIRED)
+    interval = values.get("interval")
+    recurrence = Recurrence(
+        frequency=_enum(
+            frequency, f"{_PATH}.frequency", FREQUENCIES, FREQUENCY_UNKNOWN
+        ),
+        interval=1 if interval is None else _integer(interval, f"{_PATH}.interval"),
+        count=_optional_integer(values.get("count"), f"{_PATH}.count"),
+        end_time=_optional_datetime(values.get("endTime"), f"{_PATH}.endTime"),
+        schedule=_schedule_from_json(values.get("schedule")),
+    )
+    validate_recurrence(recurrence, start_time=None)
+    return recurrence
+
+
+def recurrence_to_json(rec: Recurrence | None) -> dict[str, Any] | None:
+    """The ARM JSON of a recurrence, in the spec's property names.
+
+    Monthly occurrences are written ``Occurrence`` (capital O, as in the spec):
+    azure-mgmt-scheduler 7.0.0 reads only that key.
+    """
+    if rec is None:
+        return None
+    data: dict[str, Any] = {"frequency": rec.frequency, "interval": rec.interval}
+    if rec.count is not None:
+        data["count"] = rec.count
+    if rec.end_time is not None:
+        data["endTime"] = format_datetime(rec.end_time)
+    if rec.schedule is not None and not rec.schedule.is_empty():
+        data["schedule"] = _schedule_to_json(rec.schedule)
+    return data
+
+
+def format_datetime(value: datetime) -> str:
+    """``2024-01-31T09:00:00Z``: UTC, whole seconds, as the service wrote them."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _schedule_from_json(data: Any) -> Schedule | None:
+    path = f"{_PATH}.schedule"
+    if data is None:
+        return None
+    values = _object(data, path, _SCHEDULE_KEYS)
+    schedule = Schedule(
+        minutes=tuple(_integers(values.get("minutes"), f"{path}.minutes")),
+        hours=tuple(_integers(values.get("hours"), f"{path}.hours")),
+        week_days=tuple(
+            _enum(item, item_path, WEEK_DAYS, WEEK_DAY_UNKNOWN)
+            for item, item_path in _items(values.get("weekDays"), f"{path}.weekDays")
+        ),
+        month_days=tuple(_integers(values.get("monthDays"), f"{path}.monthDays")),
+        monthly_occurrences=tuple(
+            _occurrence_from_json(item, item_path)
+            for item, item_path in _items(
+                values.get("monthlyOccurrences"), f"{path}.monthlyOccurrences"
+            )
+        ),
+    )
+    return None if schedule.is_empty() else schedule
+
+
+def _occurrence_from_json(data: Any, path: str) -> MonthlyOccurrence:
+    values = _object(data, path, _OCCURRENCE_KEYS)
+    day = values.get("day")
+    if day is None:
+        raise RecurrenceError(f"{path}.day", OCCURRENCE_DAY_REQUIRED)
+    return MonthlyOccurrence(
+        day=_enum(day, f"{path}.day", WEEK_DAYS, WEEK_DAY_UNKNOWN),
+        occurrence=_optional_integer(values.get("occurrence"), f"{path}.occurrence"),
+    )
+
+
+def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if schedule.minutes:
+        data["minutes"] = list(schedule.minutes)
+    if schedule.hours:
+        data["hours"] = list(schedule.hours)
+    if schedule.week_days:
+        data["weekDays"] = list(schedule.week_days)
+    if schedule.month_days:
+        data["monthDays"] = list(schedule.month_days)
+    if schedule.monthly_occurrences:
+        data["monthlyOccurrences"] = [
+            {"day": item.day}
+            if item.occurrence is None
+            else {"day": item.day, "Occurrence": item.occurrence}
+            for item in schedule.monthly_occurrences
+        ]
+    return data
+
+
+def _object(data: Any, path: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """The properties of a JSON object keyed by their spec names."""
+    if not isinstance(data, dict):
+        raise RecurrenceError(
+            path, NOT_AN_OBJECT.format(name=_leaf(path), value=_show(data))
+        )
+    by_lower = {name.lower(): name for name in known}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = by_lower.get(str(key).lower())
+        if name is None:
+            raise RecurrenceError(
+                f"{path}.{key}",
+                UNKNOWN_PROPERTY.format(
+                    key=key, name=_leaf(path), known=", ".join(known)
+                ),
+            )
+        values[name] = value
+    return values
+
+
+def _items(data: Any, path: str) -> Iterator[tuple[Any, str]]:
+    if data is None:
+        return iter(())
+    if not isinstance(data, list):
+        raise RecurrenceError(
+            path, NOT_A_LIST.format(name=_leaf(path), value=_show(data))
+        )
+    return ((item, f"{path}[{index}]") for index, item in enumerate(data))
+
+
+def _integers(data: Any, path: str) -> Iterator[int]:
+    return (_integer(item, item_path) for item, item_path in _items(data, path))
+
+
+def _integer(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecurrenceError(
+            path, NOT_AN_INTEGER.format(name=_leaf(path), value=_show(value))
+        )
+    return value
+
+
+def _optional_integer(value: Any, path: str) -> int | None:
+    return None if value is None else _integer(value, path)
+
+
+def _enum(value: Any, path: str, choices: tuple[str, ...], message: str) -> str:
+    if not isinstance(value, str):
+        raise RecurrenceError(
+            path, NOT_A_STRING.format(name=_leaf(path), value=_show(value))
+        )
+    for choice in choices:
+        if choice.lower() == value.lower():
+            return choice
+    raise RecurrenceError(path, message.format(value=value))
+
+
+def _optional_datetime(value: Any, path: str) -> datetime | None:
+    """ISO 8601 date or date-time; without an offset it is UTC, as Azure assumed."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise RecurrenceError(
+                path, NOT_A_DATETIME.format(name=_leaf(path), value=_show(value))
+            ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _leaf(path: str) -> str:
+    """``properties.recurrence.schedule.hours[1]`` -> ``hours[1]``."""
+    return path.rsplit(".", 1)[-1]
+
+
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+# --- validation ------------------------------------------------------------------
+
+
+def validate_recurrence(
+    rec: Recurrence | None,
+    *,
+    start_time: datetime | None,
+    created_at: datetime | None = None,
+    max_recurrence: tuple[str, int] | None = None,
+) -> None:
+    """The one validator of a recurrence, for model, API, admin and commands.
+
+    Raises RecurrenceError naming the JSON field, or RecurrenceQuotaError when
+    the job recurs more often than ``max_recurrence`` (the collection's quota
+    ``maxRecurrence``, e.g. ``("Hour", 1)`` for a Free collection). Whether the
+    schedule can fire depends on the first execution (an every-2-hours job at
+    hour 3 needs an odd start hour): it is checked from ``start_time``, else from
+    ``created_at``; with neither, only what no start could fix is rejected.
+    """
+    if rec is None:
+        return
+    for name, value in (("start_time", start_time), ("created_at", created_at)):
+        if value is not None:
+            _require_aware(name, value)
+    _validate_values(rec)
+    _validate_elements(rec)
+    if start_time is not None and rec.end_time is not None:
+        if rec.end_time < start_time:
+            raise RecurrenceError(
+                f"{_PATH}.endTime",
+                END_BEFORE_START.format(
+                    end=format_datetime(rec.end_time),
+                    start=format_datetime(start_time),
+                ),
+            )
+    first = start_time or created_at
+    anchor = _REFERENCE if first is None else _naive(first).replace(microsecond=0)
+    if not _can_fire(rec if first is not None else replace(rec, interval=1), anchor):
+        raise RecurrenceError(
+            f"{_PATH}.schedule",
+            NEVER_FIRES.format(
+                every=_every(rec.frequency, rec.interval).lower(),
+                elements=_join(_schedule_elements(rec.schedule)),
+            ),
+        )
+    if max_recurrence is not None:
+        _validate_quota(rec, anchor, max_recurrence)
+
+
+def _validate_values(rec: Recurrence) -> None:
+    if rec.frequency not in FREQUENCIES:
+        raise RecurrenceError(
+            f"{_PATH}.frequency", FREQUENCY_UNKNOWN.format(value=rec.frequency)
+        )
+    _integer(rec.interval, f"{_PATH}.interval")
+    if rec.count is not None:
+        _integer(rec.count, f"{_PATH}.count")
+    if rec.interval < 1:
+        raise RecurrenceError(
+            f"{_PATH}.interval", INTERVAL_TOO_SMALL.format(interval=rec.interval)
+        )
+    maximum = MAX_INTERVAL[rec.frequency]
+    if rec.interval > maximum:
+        raise RecurrenceError(
+            f"{_PATH}.interval",
+            INTERVAL_TOO_LARGE.format(
+                interval=rec.interval, frequency=rec.frequency, maximum=maximum
+            ),
+        )
+    if rec.count is not None and rec.count < 1:
+        raise RecurrenceError(f"{_PATH}.count", COUNT_TOO_SMALL.format(count=rec.count))
+    if rec.end_time is not None:
+        _require_aware("end_time", rec.end_time)
+    schedule = rec.schedule or Schedule()
+    path = f"{_PATH}.schedule"
+    _check_each(f"{path}.minutes", schedule.minutes, _MINUTES, MINUTE_OUT_OF_RANGE)
+    _check_each(f"{path}.hours", schedule.hours, _HOURS, HOUR_OUT_OF_RANGE)
+    _check_each(f"{path}.weekDays", schedule.week_days, WEEK_DAYS, WEEK_DAY_UNKNOWN)
+    _check_each(
+        f"{path}.monthDays", schedule.month_days, _MONTH_DAYS, MONTH_DAY_OUT_OF_RANGE
+    )
+    for index, item in enumerate(schedule.monthly_occurrences):
+        item_path = f"{path}.monthlyOccurrences[{index}]"
+        if item.day not in WEEK_DAYS:
+            raise RecurrenceError(
+                f"{item_path}.day", WEEK_DAY_UNKNOWN.format(value=item.day)
+            )
+        if item.occurrence is not None and item.occurrence not in _OCCURRENCES:
+            raise RecurrenceError(
+                f"{item_path}.occurrence",
+                OCCURRENCE_OUT_OF_RANGE.format(value=item.occurrence),
+            )
+
+
+def _check_each(
+    path: str, values: Iterable[Any], allowed: tuple[Any, ...], message: str
+) -> None:
+    for index, value in enumerate(values):
+        # type() too: True == 1 and 5.0 == 5, but neither is a JSON minute.
+        if type(value) is not type(allowed[0]) or value not in allowed:
+            raise RecurrenceError(f"{path}[{index}]", message.format(value=value))
+
+
+def _validate_elements(rec: Recurrence) -> None:
+    """weekDays only with Week; monthDays and monthlyOccurrences only with Month."""
+    schedule = rec.schedule or Schedule()
+    for element, present, needed in (
+        ("weekDays", schedule.week_days, "Week"),
+        ("monthDays", schedule.month_days, "Month"),
+        ("monthlyOccurrences", schedule.monthly_occurrences, "Month"),
+    ):
+        if present and rec.frequency != needed:
+            raise RecurrenceError(
+                f"{_PATH}.schedule.{element}",
+                ELEMENT_NEEDS_FREQUENCY.format(
+                    element=element, needed=needed, frequency=rec.frequency
+                ),
+            )
+
+
+def _schedule_elements(schedule: Schedule | None) -> list[str]:
+    schedule = schedule or Schedule()
+    return [
+        name
+        for name, present in (
+            ("minutes", schedule.minutes),
+            ("hours", schedule.hours),
+            ("monthDays", schedule.month_days),
+            ("monthlyOccurrences", schedule.monthly_occurrences),
+        )
+        if present
+    ]
+
+
+def _validate_quota(
+    rec: Recurrence, anchor: datetime, max_recurrence: tuple[str, int]
+) -> None:
+    """Azure: "a job with higher frequency than the collection's max -> 409".
+
+    The job's frequency is its shortest gap between two occurrences (a daily job
+    at 09:00 and 09:30 recurs every 30 minutes), sampled over many occurrences.
+    """
+    frequency, interval = max_recurrence
+    allowed = _UNIT[frequency] * interval
+    gap = _shortest_gap(rec, anchor)
+    if gap is not None and gap < allowed:
+        raise RecurrenceQuotaError(
+            _PATH,
+            QUOTA_EXCEEDED.format(
+                every=_duration_text(gap), allowed=_duration_text(allowed)
+            ),
+        )
+
+
+def _shortest_gap(rec: Recurrence, anchor: datetime) -> timedelta | None:
+    times = list(islice(_rule_times(rec, anchor), _GAP_SAMPLE))
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    return min(gaps, default=None)
+
+
+def _duration_text(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600)):
+        if seconds % size == 0:
+            return _plural(seconds // size, unit)
+    if seconds % 60 == 0:
+        return _plural(seconds // 60, "minute")
+    return _plural(seconds, "second")
+
+
+def _plural(number: int, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
+
+
+# --- occurrences -----------------------------------------------------------------
+
+
+def occurrences(
+    *,
+    start_time: datetime | None,
+    recurrence: Recurrence | None,
+    created_at: datetime,
+    after: datetime | None = None,
+) -> Iterator[datetime]:
+    """Every occurrence of a job strictly after ``after`` (all when None), in order.
+
+    The one function that knows Azure's rules: the startTime table, one-time
+    jobs, ``count`` counted from creation and ``endTime`` (inclusive). The series
+    depends only on the job (start, recurrence, creation time), so
+    ``next_occurrence(after=previous)`` walks the same series run by run.
+    """
+    _require_aware("created_at", created_at)
+    if start_time is not None:
+        _require_aware("start_time", start_time)
+    if after is not None:
+        _require_aware("after", after)
+    created = created_at.astimezone(UTC)
+    if recurrence is None:
+        # "Run once immediately" unless the start is now or in the future.
+        start = None if start_time is None else start_time.astimezone(UTC)
+        once = start if start is not None and start >= created else created
+        return iter([once] if after is None or once > after else [])
+    return _recurring(start_time, recurrence, created, after)
+
+
+def next_occurrence(
+    *,
+    start_time: datetime | None,
+    recurrence: Recurrence | None,
+    created_at: datetime,
+    after: datetime | None = None,
+) -> datetime | None:
+    """The first occurrence strictly after ``after``, or None when the job is done."""
+    series = occurrences(
+        start_time=start_time,
+        recurrence=recurrence,
+        created_at=created_at,
+        after=after,
+    )
+    return next(series, None)
+
+
+def _recurring(
+    start_time: datetime | None,
+    rec: Recurrence,
+    created: datetime,
+    after: datetime | None,
+) -> Iterator[datetime]:
+    """Steps of a recurring job's series (naive UTC inside, aware UTC out).
+
+    1. Anchor the series at the start time, else at creation (whole seconds).
+    2. Without a start time, the first run is the creation itself ("run once
+       immediately"); the series then continues after it.
+    3. With a start time, instances before creation are discarded (past start).
+    4. Count from creation and stop at endTime (inclusive), whichever is first.
+    5. Yield those after ``after``. Without ``count`` the rule restarts at the
+       period holding ``after`` (``_period_start``) instead of walking from the
+       anchor; with ``count`` every run since creation must be counted anyway.
+    """
+    created_naive = _naive(created)
+    anchor = _naive(start_time or created).replace(microsecond=0)
+    after_naive = None if after is None else _naive(after)
+    skip_to = after_naive if rec.count is None else None
+    times = _rule_times(rec, anchor, skip_to=skip_to)
+    if start_time is None:
+        series = chain([created_naive], (t for t in times if t > created_naive))
+    else:
+        series = (t for t in times if t >= created_naive)
+    end = None if rec.end_time is None else _naive(rec.end_time)
+    for number, moment in enumerate(series, start=1):
+        if (end is not None and moment > end) or (
+            rec.count is not None and number > rec.count
+        ):
+            return
+        if after_naive is None or moment > after_naive:
+            yield moment.replace(tzinfo=UTC)
+
+
+def _rule_times(
+    rec: Recurrence, anchor: datetime, *, skip_to: datetime | None = None
+) -> Iterator[datetime]:
+    """The rrule series of ``rec`` from ``anchor``; empty if it can never fire.
+
+    dateutil raises ValueError for an hour/minute set an interval never reaches,
+    and walks to year 9999 for a month set that never matches: both mean "no
+    occurrence", the second is caught before it starts.
+    """
+    if not _month_days_reachable(rec, anchor):
+        return iter(())
+    dtstart = _period_start(rec, anchor, skip_to) if skip_to is not None else anchor
+    try:
+        rule = rrule(dtstart=dtstart, **_rule_arguments(rec, anchor))
+    except ValueError:
+        return iter(())
+    return _until_exhausted(iter(rule))
+
+
+def _until_exhausted(times: Iterator[datetime]) -> Iterator[datetime]:
+    try:
+        yield from times
+    except ValueError:  # rrule: "Invalid combination of interval and byhour"
+        return
+
+
+def _rule_arguments(rec: Recurrence, anchor: datetime) -> dict[str, Any]:
+    """rrule arguments with Azure's defaults made explicit (module docstring)."""
+    schedule = rec.schedule or Schedule()
+    minutes = sorted(set(schedule.minutes)) or None
+    hours = sorted(set(schedule.hours)) or None
+    arguments: dict[str, Any] = {
+        "freq": _RRULE_FREQUENCY[rec.frequency],
+        "interval": rec.interval,
+        "wkst": MO,
+        "bysecond": anchor.second,
+        "byminute": minutes,
+        "byhour": hours,
+    }
+    if rec.frequency == "Minute":
+        return arguments
+    arguments["byminute"] = minutes or anchor.minute
+    if rec.frequency == "Hour":
+        return arguments
+    arguments["byhour"] = hours or (list(range(24)) if minutes else anchor.hour)
+    if rec.frequency == "Week":
+        arguments["byweekday"] = [
+            WEEK_DAYS.index(day) for day in schedule.week_days
+        ] or anchor.weekday()
+    elif rec.frequency == "Month":
+        arguments.update(_month_arguments(schedule, anchor))
+    return arguments
+
+
+def _month_arguments(schedule: Schedule, anchor: datetime) -> dict[str, Any]:
+    if not (schedule.month_days or schedule.monthly_occurrences):
+        return {"bymonthday": anchor.day}
+    weekdays = set()
+    for item in schedule.monthly_occurrences:
+        index = WEEK_DAYS.index(item.day)
+        # Every Friday is written as the 1st to 5th Friday: rrule would otherwise
+        # intersect a plain weekday with the numbered ones instead of adding up.
+        for number in (
+            (1, 2, 3, 4, 5) if item.occurrence is None else (item.occurrence,)
+        ):
+            weekdays.add(weekday(index, number))
+    return {
+        "bymonthday": sorted(set(schedule.month_days)) or None,
+        "byweekday": list(weekdays) or None,
+    }
+
+
+def _period_start(rec: Recurrence, anchor: datetime, target: datetime) -> datetime:
+    """The start of the last recurrence period at or before ``target``.
+
+    rrule counts intervals from its dtstart, so restarting it at a period start
+    on the same grid as the anchor gives the same occurrences without walking
+    every period since the anchor. All BYxxx values are explicit, so the new
+    dtstart changes nothing else. Returns the anchor when no period is skipped.
+    """
+    frequency, interval = rec.frequency, rec.interval
+    if frequency == "Month":
+        first = anchor.year * 12 + anchor.month - 1
+        periods = (target.year * 12 + target.month - 1 - first) // interval
+        if periods < 1:
+            return anchor
+        year, month = divmod(first + periods * interval, 12)
+        return datetime(year, month + 1, 1)
+    base = {
+        "Minute": anchor.replace(second=0),
+        "Hour": anchor.replace(minute=0, second=0),
+        "Day": datetime.combine(anchor.date(), time()),
+        "Week": datetime.combine(anchor.date(), time())
+        - timedelta(days=anchor.weekday()),
+    }[frequency]
+    step = _UNIT[frequency] * interval
+    periods = (target - base) // step
+    return anchor if periods < 1 else base + periods * step
+
+
+def _can_fire(rec: Recurrence, anchor: datetime) -> bool:
+    return next(_rule_times(rec, anchor), None) is not None
+
+
+def _month_days_reachable(rec: Recurrence, anchor: datetime) -> bool:
+    """Whether a Month schedule finds a matching day in the months it visits."""
+    schedule = rec.schedule or Schedule()
+    if rec.frequency != "Month" or not (
+        schedule.month_days or schedule.monthly_occurrences
+    ):
+        return True
+    first = anchor.year * 12 + anchor.month - 1
+    for number in range(0, _MONTHS_SEARCHED, rec.interval):
+        year, month = divmod(first + number, 12)
+        if year > 9999:
+            return False
+        first_day = date(year, month + 1, 1)
+        if _month_day_matches(schedule, first_day, _month_length(year, month + 1)):
+            return True
+    return False
+
+
+def _month_day_matches(schedule: Schedule, first: date, length: int) -> bool:
+    for day in range(1, length + 1):
+        from_end = day - length - 1  # -1 on the last day
+        if schedule.month_days and not (
+            day in schedule.month_days or from_end in schedule.month_days
+        ):
+            continue
+        if schedule.monthly_occurrences:
+            weekday_name = WEEK_DAYS[(first.weekday() + day - 1) % 7]
+            numbers = (None, (day - 1) // 7 + 1, -((length - day) // 7 + 1))
+            if not any(
+                item.day == weekday_name and item.occurrence in numbers
+                for item in schedule.monthly_occurrences
+            ):
+                continue
+        return True
+    return False
+
+
+def _month_length(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - date(year, month, 1)).days
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (UTC), got {value!r}.")
+
+
+# --- description -----------------------------------------------------------------
+
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+
+
+def describe_recurrence(rec: Recurrence | None, start_time: datetime | None) -> str:
+    """Plain English, e.g. ``Every 2 weeks on Monday and Friday at 09:00, 17:00 UTC,
+    10 times``. Times come from the start time where the schedule leaves them out.
+    """
+    if rec is None:
+        if start_time is None:
+            return "Once, immediately"
+        return f"Once at {format_datetime(start_time)}"
+    schedule = rec.schedule or Schedule()
+    text = _every(rec.frequency, rec.interval)
+    if schedule.week_days:
+        ordered = sorted(set(schedule.week_days), key=WEEK_DAYS.index)
+        text += " on " + _join(ordered)
+    if schedule.month_days:
+        text += " on " + _join(_month_day_text(day) for day in _sorted_days(schedule))
+        text += " of the month"
+    if schedule.monthly_occurrences:
+        text += " on " + _join(
+            _occurrence_text(i) for i in schedule.monthly_occurrences
+        )
+        text += " of the month"
+    times = _times_text(rec, schedule, start_time)
+    if times:
+        text += " " + times
+    return text + _end_text(rec)
+
+
+def _every(frequency: str, interval: int) -> str:
+    unit = frequency.lower()
+    return f"Every {unit}" if interval == 1 else f"Every {interval} {unit}s"
+
+
+def _sorted_days(schedule: Schedule) -> list[int]:
+    return sorted(set(schedule.month_days), key=lambda day: (day < 0, day))
+
+
+def _month_day_text(day: int) -> str:
+    if day > 0:
+        return f"day {day}"
+    if day == -1:
+        return "the last day"
+    return f"the {_ordinal_number(-day)}-last day"
+
+
+def _occurrence_text(item: MonthlyOccurrence) -> str:
+    if item.occurrence is None:
+        return f"every {item.day}"
+    if item.occurrence > 0:
+        return f"the {_ORDINALS[item.occurrence]} {item.day}"
+    if item.occurrence == -1:
+        return f"the last {item.day}"
+    return f"the {_ORDINALS[-item.occurrence]}-last {item.day}"
+
+
+def _ordinal_number(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{({1: 'st', 2: 'nd', 3: 'rd'}).get(number % 10, 'th')}"
+
+
+def _times_text(
+    rec: Recurrence, schedule: Schedule, start_time: datetime | None
+) -> str:
+    minutes = sorted(set(schedule.minutes))
+    hours = sorted(set(schedule.hours))
+    if rec.frequency in ("Minute", "Hour"):
+        parts = []
+        if minutes:
+            parts.append("at minute " + _join(str(m) for m in minutes))
+        if hours:
+            parts.append("in hour " + _join(str(h) for h in hours) + " UTC")
+        return " ".join(parts)
+    start = None if start_time is None else start_time.astimezone(UTC)
+    if minutes and not hours:
+        return "at minute " + _join(str(m) for m in minutes) + " of every hour"
+    if not hours:
+        if start is None:
+            return "at the time of the first run"
+        hours = [start.hour]
+    if not minutes:
+        if start is None:
+            return "in hour " + _join(str(h) for h in hours) + " UTC"
+        minutes = [start.minute]
+    return (
+        "at " + ", ".join(f"{h:02d}:{m:02d}" for h in hours for m in minutes) + " UTC"
+    )
+
+
+def _end_text(rec: Recurrence) -> str:
+    count = None if rec.count is None else _plural(rec.count, "time")
+    end = None if rec.end_time is None else format_datetime(rec.end_time)
+    if count and end:
+        return f", {count} or until {end}, whichever comes first"
+    if count:
+        return f", {count}"
+    if end:
+        return f", until {end}"
+    return ""
+
+
+def _join(words: Iterable[str]) -> str:
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
