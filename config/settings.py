@@ -132,6 +132,7 @@ REST_FRAMEWORK = {
     # Basic first: its WWW-Authenticate header is what makes anonymous calls 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "jobs.auth.CachedBasicAuthentication",
+        "jobs.tokens.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -156,6 +157,16 @@ WEBJOBS_MAX_FILES = env_int("WEBJOBS_MAX_FILES", 10_000, minimum=1)
 WEBJOBS_MAX_LOG_BYTES = env_int("WEBJOBS_MAX_LOG_BYTES", 10 * 2**20, minimum=1024)
 # Instance id, as Kudu's WEBSITE_INSTANCE_ID; its first 6 characters label logs.
 WEBSITE_INSTANCE_ID = env_str("WEBSITE_INSTANCE_ID") or socket.gethostname()
+
+# --- Scheduler -----------------------------------------------------------------
+SCHEDULER_HISTORY_SIZE = env_int("SCHEDULER_HISTORY_SIZE", 30, minimum=1)
+# An occurrence found late by more than this (downtime, a clock jump) is not run
+# but recorded as Postponed; within it, the latest missed occurrence runs once.
+# Kudu's own scheduler runs a schedule up to 10 minutes late.
+SCHEDULER_MISFIRE_GRACE = env_float("SCHEDULER_MISFIRE_GRACE", 600.0, minimum=0)
+# HTTP actions: Azure's fixed timeout, and how much of a response history keeps.
+SCHEDULER_HTTP_TIMEOUT = env_float("SCHEDULER_HTTP_TIMEOUT", 60.0, minimum=1)
+SCHEDULER_HISTORY_BODY_BYTES = 2048
 
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -8,4 +8,5 @@ admin.site.index_title = "Portal"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("jobs.urls")),
+    path("", include("scheduler.urls")),
 ]

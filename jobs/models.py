@@ -65,3 +65,22 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.instance_id[:6]
+
+
+class ApiToken(models.Model):
+    """A bearer token for the APIs (as ARM's), made by `manage.py apitoken`.
+
+    Only a SHA-256 of the token is stored; the token is shown once at creation.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # to tell tokens apart in listings
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -52,3 +52,50 @@ def clock_refresh() -> None:
 def clock_now() -> datetime:
     """The emulated current instant, an aware UTC datetime."""
     return datetime.now(UTC) + timedelta(seconds=clock_offset())
+
+
+ERR_CLOCK_FORMAT = "{value!r} is not an ISO 8601 instant like 2030-01-31T23:59:00Z."
+ERR_CLOCK_BACKWARD = (
+    "The emulator clock only moves forward: {target} is before its current time "
+    "{now}. Schedules, counters and history assume time never runs backwards; "
+    "start a fresh database (or set EMULATOR_CLOCK_START) to begin earlier."
+)
+
+
+class ClockError(ValueError):
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def clock_set(value: str) -> datetime:
+    """Move the emulated time to an instant (forward only); returns the new now."""
+    from django.db import transaction
+
+    from scheduler.models import EmulatorClock
+
+    try:
+        target = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ClockError(
+            ERR_CLOCK_FORMAT.format(value=value), status=400, code="BadRequest"
+        ) from None
+    if target.tzinfo is None:
+        target = target.replace(tzinfo=UTC)
+    with transaction.atomic():
+        clock_refresh()
+        current = clock_now()
+        if target < current - timedelta(seconds=1):
+            raise ClockError(
+                ERR_CLOCK_BACKWARD.format(
+                    target=target.isoformat(), now=current.isoformat()
+                ),
+                status=409,
+                code="Conflict",
+            )
+        offset = (target - datetime.now(UTC)).total_seconds()
+        EmulatorClock.objects.update_or_create(
+            pk=1, defaults={"offset_seconds": offset}
+        )
+    clock_refresh()
+    return clock_now()

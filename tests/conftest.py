@@ -20,6 +20,7 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _clean_site():
     yield
+    _wait_for_children()
     for sub in ("site", "data", "temp"):
         shutil.rmtree(django_settings.WEBJOBS_ROOT / sub, ignore_errors=True)
 
@@ -41,6 +42,20 @@ def api(user, client) -> Api:
             "HTTP_USER_AGENT": "pytest-client/1.0",
         },
     )
+
+
+def _wait_for_children(timeout: float = 10.0) -> None:
+    """Run monitors finish their bookkeeping just after a run ends; let them."""
+    import time
+
+    from jobs.processes import alive, descendants, reap
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reap()
+        if not [p for p in descendants(os.getpid()) if alive(p)]:
+            return
+        time.sleep(0.05)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -101,26 +101,38 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
 
     User.objects.create_user("ops", password="ops-pass")
     port = free_port()
-    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict),
-                       WEBSITE_INSTANCE_ID="runinst1")
+    env = instance_env(
+        DATABASE_URL=database_to_url(connection.settings_dict),
+        WEBSITE_INSTANCE_ID="runinst1",
+    )
     log = open(tmp_path / "instance.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([*MANAGE, "runinstance", "--port", str(port)], env=env,
-                            cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*MANAGE, "runinstance", "--port", str(port)],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         auth = ("ops", "ops-pass")
         deployed = requests.put(
             f"{base}/api/triggeredwebjobs/forever",
-            data=b"echo up\nwhile true; do sleep 0.2; done\n", auth=auth,
-            headers={"Content-Disposition": 'attachment; filename="run.sh"'}, timeout=30,
+            data=b"echo up\nwhile true; do sleep 0.2; done\n",
+            auth=auth,
+            headers={"Content-Disposition": 'attachment; filename="run.sh"'},
+            timeout=30,
         )
         assert deployed.status_code == 200, deployed.text
-        location = requests.post(f"{base}/api/triggeredwebjobs/forever/run", auth=auth,
-                                 timeout=30).headers["Location"]
+        location = requests.post(
+            f"{base}/api/triggeredwebjobs/forever/run", auth=auth, timeout=30
+        ).headers["Location"]
         deadline = time.monotonic() + 30
-        while requests.get(location, auth=auth, timeout=30).json()["status"] != "Running":
+        while (
+            requests.get(location, auth=auth, timeout=30).json()["status"] != "Running"
+        ):
             assert time.monotonic() < deadline, "the run never started"
             time.sleep(0.1)
         tree = descendants(proc.pid)

@@ -23,7 +23,9 @@ def test_it_formats_times_and_durations_as_json_net():
     assert iso_utc(datetime(2024, 5, 1, 12, 30, 45, 123400, tzinfo=UTC)) == (
         "2024-05-01T12:30:45.1234Z"
     )
-    assert iso_utc(datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)) == "2024-05-01T12:30:45Z"
+    assert (
+        iso_utc(datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)) == "2024-05-01T12:30:45Z"
+    )
     assert timespan(timedelta(seconds=5, microseconds=333332)) == "00:00:05.3333320"
     assert timespan(timedelta(days=1, hours=2, minutes=3, seconds=4)) == "1.02:03:04"
 
@@ -45,9 +47,14 @@ def test_it_keeps_the_last_30_runs_and_deletes_older_folders(api, settings):
     base = datetime(2020, 1, 1, tzinfo=UTC)
     for i in range(30):
         start = base + timedelta(minutes=i)
-        run = Run.objects.create(job=job, run_id=run_id_for(start), trigger="old",
-                                 start_time=start, end_time=start,
-                                 status=RunStatus.SUCCESS)
+        run = Run.objects.create(
+            job=job,
+            run_id=run_id_for(start),
+            trigger="old",
+            start_time=start,
+            end_time=start,
+            status=RunStatus.SUCCESS,
+        )
         run.data_dir.mkdir(parents=True)
         run.output_path.write_text("old log\n")
     oldest = job.data_dir / run_id_for(base)
@@ -65,9 +72,15 @@ def test_it_reports_a_run_whose_monitor_went_silent_as_aborted(api):
     api.deploy_fixture("hello", "hello.sh")
     job = WebJob.objects.get(name="hello")
     start = timezone.now() - timedelta(minutes=5)
-    Run.objects.create(job=job, run_id=run_id_for(start), trigger="t", start_time=start,
-                       status=RunStatus.RUNNING, monitor_pid=999999,
-                       heartbeat_at=start)
+    Run.objects.create(
+        job=job,
+        run_id=run_id_for(start),
+        trigger="t",
+        start_time=start,
+        status=RunStatus.RUNNING,
+        monitor_pid=999999,
+        heartbeat_at=start,
+    )
     history = api.get("/api/triggeredwebjobs/hello/history").json()
     assert history["runs"][0]["status"] == "Aborted"
     assert history["runs"][0]["end_time"] == "0001-01-01T00:00:00"

@@ -48,8 +48,9 @@ def test_it_picks_the_script_kudu_would(tmp_path, files, expected):
 
 
 def test_it_types_known_settings_and_keeps_unknown_ones():
-    parsed = parse_settings('{"is_singleton": true, "stopping_wait_time": 9, "x": [1]}',
-                            kind="continuous")
+    parsed = parse_settings(
+        '{"is_singleton": true, "stopping_wait_time": 9, "x": [1]}', kind="continuous"
+    )
     assert parsed.is_singleton is True
     assert parsed.stopping_wait_time("continuous") == 9
     assert parsed.raw["x"] == [1]
@@ -66,7 +67,10 @@ def test_it_defaults_settings_as_kudu():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"stopping_wait_time": "5"}', "key 'stopping_wait_time' must be a whole number"),
+        (
+            '{"stopping_wait_time": "5"}',
+            "key 'stopping_wait_time' must be a whole number",
+        ),
         ('{"stopping_wait_time": -1}', "key 'stopping_wait_time' must be zero or more"),
         ('{"is_in_place": 1}', "key 'is_in_place' must be true or false"),
         ('{"schedule": "0 0 * * *"}', "settings.job schedule is invalid"),

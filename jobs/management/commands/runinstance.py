@@ -1,5 +1,5 @@
-"""One instance of the emulator: web server, queue cluster (and, as they land,
-the scheduling engine and the continuous-jobs host), stopped together."""
+"""One instance of the emulator: web server, queue cluster and scheduling engine
+(and, when it lands, the continuous-jobs host), started and stopped together."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 ]
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
+        children["engine"] = self._spawn([*manage, "runscheduler"])
         self.stdout.write(
             f"Instance {settings.WEBSITE_INSTANCE_ID[:6]}: "
             + (f"web on http://{host}:{port}/admin/ " if not no_web else "")

@@ -1,0 +1,356 @@
+"""The ARM routes of Microsoft.Scheduler, api-version 2016-03-01.
+
+Shapes, codes and semantics per the spec and the recordings of the real service
+(../shared/reference/azure-scheduler.md); the unmodified azure-mgmt-scheduler
+7.0.0 client is the acceptance test. Errors use ARM's body,
+{"error": {"code", "message"}}, with the message naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+from django.db import transaction
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from history.kudu import iso_utc
+from scheduler.definitions import format_duration, parse_duration, redact
+from scheduler.models import CollectionState, Job, JobCollection, JobHistory, JobState
+from scheduler.recurrence import RecurrenceError, RecurrenceQuotaError
+from scheduler.services import (
+    Conflict,
+    NotFound,
+    collection_get,
+    collection_put,
+    collection_set_state,
+    job_delete,
+    job_get,
+    job_put,
+    job_run_now,
+)
+
+API_VERSION = "2016-03-01"
+ERR_NO_VERSION = (
+    "The api-version query parameter (?api-version=) is required for all requests; "
+    f"use api-version={API_VERSION}."
+)
+ERR_BAD_VERSION = (
+    "The api-version '{value}' is invalid. The supported version is '"
+    + API_VERSION
+    + "'."
+)
+ERR_JSON = "The request body is not valid JSON: {detail}."
+ERR_BODY_OBJECT = "The request body must be a JSON object."
+ERR_TOP = "$top must be a whole number from 1 to 100, not {value!r}."
+ERR_SKIP = "$skip must be a whole number of at least 0, not {value!r}."
+ERR_FILTER = "$filter {value!r} is not supported; use \"state eq 'Enabled'\" or \"status eq 'Failed'\"."  # noqa: E501
+PROVIDER = "providers/Microsoft.Scheduler"
+_FILTER = re.compile(r"^\s*(state|status)\s+eq\s+'?([A-Za-z]+)'?\s*$", re.I)
+
+
+class ArmError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def arm_error(status: int, code: str, message: str) -> Response:
+    return Response({"error": {"code": code, "message": message}}, status=status)
+
+
+class ArmView(APIView):
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        version = request.query_params.get("api-version")
+        if not version:
+            raise ArmError(400, "MissingApiVersionParameter", ERR_NO_VERSION)
+        if version != API_VERSION:
+            raise ArmError(
+                400, "InvalidApiVersionParameter", ERR_BAD_VERSION.format(value=version)
+            )
+
+    def handle_exception(self, exc):
+        if isinstance(
+            exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+        ):
+            response = arm_error(401, "AuthenticationFailed", str(exc.detail))
+            header = self.get_authenticate_header(self.request)
+            if header:
+                response["WWW-Authenticate"] = header
+            return response
+        if isinstance(exc, ArmError):
+            return arm_error(exc.status, exc.code, exc.message)
+        if isinstance(exc, RecurrenceQuotaError):
+            return arm_error(409, "Conflict", f"{exc.field}: {exc.message}")
+        if isinstance(exc, RecurrenceError):
+            return arm_error(400, "BadRequest", _with_field(exc))
+        if isinstance(exc, Conflict):
+            return arm_error(409, "Conflict", str(exc))
+        if isinstance(exc, NotFound):
+            return arm_error(404, "ResourceNotFound", str(exc))
+        if isinstance(exc, exceptions.APIException):
+            return arm_error(exc.status_code, "BadRequest", str(exc.detail))
+        return super().handle_exception(exc)
+
+    def body(self, request) -> dict:
+        raw = request._request.body
+        try:
+            data = json.loads(raw or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ArmError(400, "BadRequest", ERR_JSON.format(detail=exc)) from None
+        if not isinstance(data, dict):
+            raise ArmError(400, "BadRequest", ERR_BODY_OBJECT)
+        return data
+
+
+def _with_field(exc: RecurrenceError) -> str:
+    return exc.message if exc.field in exc.message else f"{exc.field}: {exc.message}"
+
+
+# --- JSON ---------------------------------------------------------------------------
+
+
+def collection_id(c: JobCollection) -> str:
+    return (
+        f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group}/"
+        f"{PROVIDER}/jobCollections/{c.name}"
+    )
+
+
+def collection_json(c: JobCollection) -> dict:
+    frequency, interval = c.effective_max_recurrence
+    quota = {
+        "maxJobCount": c.effective_max_job_count,
+        "maxRecurrence": {"frequency": frequency, "interval": interval},
+    }
+    if c.max_job_occurrence:
+        quota["maxJobOccurrence"] = c.max_job_occurrence
+    return {
+        "id": collection_id(c),
+        "type": "Microsoft.Scheduler/jobCollections",
+        "name": c.name,
+        "location": c.location,
+        "tags": c.tags or {},
+        "properties": {"sku": {"name": c.sku}, "state": c.state, "quota": quota},
+    }
+
+
+def job_json(job: Job) -> dict:
+    action = redact(job.action)
+    _echo_retry_format(action, job.retry_interval_format)
+    status = {
+        "executionCount": job.execution_count,
+        "failureCount": job.failure_count,
+        "faultedCount": job.faulted_count,
+    }
+    if job.last_execution_time:
+        status["lastExecutionTime"] = iso_utc(job.last_execution_time)
+    if job.next_fire_at and job.state not in (JobState.COMPLETED, JobState.FAULTED):
+        status["nextExecutionTime"] = iso_utc(job.next_fire_at)
+    props: dict = {"action": action, "state": job.state, "status": status}
+    if job.start_time:
+        props["startTime"] = iso_utc(job.start_time)
+    if job.recurrence:
+        props["recurrence"] = job.recurrence
+    return {
+        "id": f"{collection_id(job.collection)}/jobs/{job.name}",
+        "type": "Microsoft.Scheduler/jobCollections/jobs",
+        "name": f"{job.collection.name}/{job.name}",
+        "properties": props,
+    }
+
+
+def _echo_retry_format(action: dict, wire: str) -> None:
+    for part in (action, action.get("errorAction") or {}):
+        policy = part.get("retryPolicy") or {}
+        if "retryInterval" in policy:
+            value, _ = parse_duration(policy["retryInterval"])
+            policy["retryInterval"] = format_duration(value, wire)
+
+
+def history_json(entry: JobHistory) -> dict:
+    job = entry.job
+    props = {
+        "startTime": iso_utc(entry.start_time),
+        "endTime": iso_utc(entry.end_time),
+        "expectedExecutionTime": iso_utc(entry.expected_execution_time),
+        "actionName": entry.action_name,
+        "status": entry.status,
+        "message": entry.message,
+        "retryCount": entry.retry_count,
+        "repeatCount": entry.repeat_count,
+    }
+    return {
+        "id": f"{collection_id(job.collection)}/jobs/{job.name}/history/{entry.pk}",
+        "type": "Microsoft.Scheduler/jobCollections/jobs/history",
+        "name": f"{job.collection.name}/{job.name}/{entry.pk}",
+        "properties": props,
+    }
+
+
+def page(request, items, render) -> Response:
+    """$top/$skip paging with a nextLink, as ARM lists page."""
+    top_raw = request.query_params.get("$top")
+    skip_raw = request.query_params.get("$skip", "0")
+    try:
+        top = int(top_raw) if top_raw is not None else 100
+        assert 1 <= top <= 100
+    except (ValueError, AssertionError):
+        raise ArmError(400, "BadRequest", ERR_TOP.format(value=top_raw)) from None
+    try:
+        skip = int(skip_raw)
+        assert skip >= 0
+    except (ValueError, AssertionError):
+        raise ArmError(400, "BadRequest", ERR_SKIP.format(value=skip_raw)) from None
+    chunk = list(items[skip : skip + top + 1])
+    body: dict = {"value": [render(x) for x in chunk[:top]]}
+    if len(chunk) > top:
+        params = request.query_params.copy()
+        params["$skip"] = str(skip + top)
+        params["$top"] = str(top)
+        body["nextLink"] = (
+            request.build_absolute_uri(request.path)
+            + "?"
+            + urlencode(params, doseq=True)
+        )
+    return Response(body)
+
+
+def parse_filter(request, field: str, choices) -> str | None:
+    raw = request.query_params.get("$filter")
+    if not raw:
+        return None
+    match = _FILTER.match(raw)
+    if not match or match.group(1).lower() != field:
+        raise ArmError(400, "BadRequest", ERR_FILTER.format(value=raw))
+    for choice in choices:
+        if choice.lower() == match.group(2).lower():
+            return choice
+    raise ArmError(400, "BadRequest", ERR_FILTER.format(value=raw))
+
+
+# --- views --------------------------------------------------------------------------
+
+
+class CollectionsBySubscription(ArmView):
+    def get(self, request, sub: str):
+        items = JobCollection.objects.filter(subscription_id=sub).order_by("name")
+        return page(request, items, collection_json)
+
+
+class CollectionsByGroup(ArmView):
+    def get(self, request, sub: str, rg: str):
+        items = JobCollection.objects.filter(subscription_id=sub, resource_group=rg)
+        return page(request, items.order_by("name"), collection_json)
+
+
+class CollectionDetail(ArmView):
+    def get(self, request, sub: str, rg: str, jc: str):
+        return Response(
+            collection_json(
+                collection_get(subscription_id=sub, resource_group=rg, name=jc)
+            )
+        )
+
+    def put(self, request, sub: str, rg: str, jc: str):
+        collection, created = collection_put(
+            subscription_id=sub, resource_group=rg, name=jc, body=self.body(request)
+        )
+        return Response(collection_json(collection), status=201 if created else 200)
+
+    def patch(self, request, sub: str, rg: str, jc: str):
+        collection, _ = collection_put(
+            subscription_id=sub,
+            resource_group=rg,
+            name=jc,
+            body=self.body(request),
+            partial=True,
+        )
+        return Response(collection_json(collection))
+
+    def delete(self, request, sub: str, rg: str, jc: str):
+        JobCollection.objects.filter(
+            subscription_id=sub, resource_group=rg, name=jc
+        ).delete()
+        return Response(status=200)
+
+
+class CollectionState_(ArmView):
+    state = CollectionState.ENABLED
+
+    def post(self, request, sub: str, rg: str, jc: str):
+        collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
+        collection_set_state(collection=collection, state=self.state)
+        return Response(status=200)
+
+
+class CollectionEnable(CollectionState_):
+    state = CollectionState.ENABLED
+
+
+class CollectionDisable(CollectionState_):
+    state = CollectionState.DISABLED
+
+
+class JobList(ArmView):
+    def get(self, request, sub: str, rg: str, jc: str):
+        collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
+        jobs = collection.jobs.select_related("collection").order_by("name")
+        state = parse_filter(request, "state", JobState.values)
+        if state:
+            jobs = jobs.filter(state=state)
+        return page(request, jobs, job_json)
+
+
+class JobDetail(ArmView):
+    def _collection(self, sub, rg, jc) -> JobCollection:
+        return collection_get(subscription_id=sub, resource_group=rg, name=jc)
+
+    def get(self, request, sub: str, rg: str, jc: str, job: str):
+        return Response(
+            job_json(job_get(collection=self._collection(sub, rg, jc), name=job))
+        )
+
+    def put(self, request, sub: str, rg: str, jc: str, job: str):
+        body = self.body(request)
+        with transaction.atomic():
+            collection = self._collection(sub, rg, jc)
+            saved, created = job_put(collection=collection, name=job, body=body)
+        return Response(job_json(saved), status=201 if created else 200)
+
+    def patch(self, request, sub: str, rg: str, jc: str, job: str):
+        body = self.body(request)
+        with transaction.atomic():
+            collection = self._collection(sub, rg, jc)
+            saved, _ = job_put(collection=collection, name=job, body=body, partial=True)
+        return Response(job_json(saved))
+
+    def delete(self, request, sub: str, rg: str, jc: str, job: str):
+        job_delete(job=job_get(collection=self._collection(sub, rg, jc), name=job))
+        return Response(status=200)
+
+
+class JobRun(ArmView):
+    def post(self, request, sub: str, rg: str, jc: str, job: str):
+        collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
+        job_run_now(job=job_get(collection=collection, name=job))
+        return Response(status=200)
+
+
+class JobHistoryList(ArmView):
+    def get(self, request, sub: str, rg: str, jc: str, job: str):
+        from scheduler.models import HistoryStatus
+
+        collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
+        found = job_get(collection=collection, name=job)
+        entries = found.history.select_related("job__collection").order_by(
+            "-start_time", "-pk"
+        )
+        status = parse_filter(request, "status", HistoryStatus.values)
+        if status:
+            entries = entries.filter(status=status)
+        return page(request, entries, history_json)

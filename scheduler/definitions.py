@@ -1,0 +1,278 @@
+"""Azure Scheduler job definitions: actions, retry policies, durations (pure).
+
+Validation of the ARM JSON other than the recurrence (scheduler/recurrence.py).
+Each error names the JSON field, so the ARM API can answer with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from scheduler.recurrence import RecurrenceError
+
+ACTION_TYPES = ("Http", "Https", "WebJob")
+UNSUPPORTED_ACTION_TYPES = ("StorageQueue", "ServiceBusQueue", "ServiceBusTopic")
+RETRY_TYPES = ("None", "Fixed")
+# Latest Azure docs: "retries the job four more times at 30-second intervals",
+# interval at least 15 s and at most 18 months, count at most 20.
+DEFAULT_RETRY_COUNT = 4
+DEFAULT_RETRY_INTERVAL = timedelta(seconds=30)
+MIN_RETRY_INTERVAL = timedelta(seconds=15)
+MAX_RETRY_INTERVAL = timedelta(days=548)
+MAX_RETRY_COUNT = 20
+SECRET_KEYS = ("password", "pfx", "secret", "sasToken", "sasKey")
+
+ERR_ACTION_REQUIRED = "properties.action is required: say what the job does."
+ERR_ACTION_TYPE = (
+    "{path}.type {value!r} is not supported; use Http, Https or WebJob "
+    "(the emulator does not run Storage queue or Service Bus actions)."
+)
+ERR_REQUEST_REQUIRED = "{path}.request with a uri is required for an {kind} action."
+ERR_URI = "{path}.request.uri {value!r} must be an absolute {scheme} URL."
+ERR_METHOD = "{path}.request.method {value!r} is not an HTTP method."
+ERR_HEADERS = "{path}.request.headers must be an object of strings."
+ERR_BODY = "{path}.request.body must be a string."
+ERR_AUTH = (
+    "{path}.request.authentication.type {value!r} is not supported; use Basic "
+    "(ClientCertificate and ActiveDirectoryOAuth are not emulated)."
+)
+ERR_WEBJOB = "{path}.webJob.name must name a triggered WebJob."
+ERR_RETRY_TYPE = "{path}.retryPolicy.retryType must be None or Fixed, not {value!r}."
+ERR_RETRY_INTERVAL = (
+    "{path}.retryPolicy.retryInterval {value!r} is not a duration; use ISO 8601 "
+    "(PT30S) or a TimeSpan (00:00:30)."
+)
+ERR_RETRY_INTERVAL_RANGE = (
+    "{path}.retryPolicy.retryInterval must be between 15 seconds and 18 months, "
+    "not {value}."
+)
+ERR_RETRY_COUNT = (
+    "{path}.retryPolicy.retryCount must be between 0 and 20, not {value!r}."
+)
+ERR_OBJECT = "{path} must be a JSON object."
+
+_ISO = re.compile(
+    r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.I,
+)
+_TIMESPAN = re.compile(
+    r"^(?:(?P<d>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)$"
+)
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retry_type: str
+    interval: timedelta
+    count: int
+    wire_format: str  # "iso" or "timespan", echoed back to the client
+
+    @property
+    def retries(self) -> int:
+        return self.count if self.retry_type == "Fixed" else 0
+
+
+def parse_duration(text: str) -> tuple[timedelta, str]:
+    """An ISO 8601 duration (PT30S) or a .NET TimeSpan (00:00:30), and which."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(text)
+    match = _ISO.match(text)
+    if match and any(match.groupdict().values()):
+        parts = {k: float(v or 0) for k, v in match.groupdict().items()}
+        return timedelta(
+            weeks=parts["w"],
+            days=parts["d"],
+            hours=parts["h"],
+            minutes=parts["m"],
+            seconds=parts["s"],
+        ), "iso"
+    match = _TIMESPAN.match(text)
+    if match:
+        parts = {k: float(v or 0) for k, v in match.groupdict().items()}
+        return timedelta(
+            days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
+        ), "timespan"
+    raise ValueError(text)
+
+
+def format_duration(value: timedelta, wire_format: str) -> str:
+    total = int(value.total_seconds())
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if wire_format == "timespan":
+        text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+        return f"{days}.{text}" if days else text
+    text = "P" + (f"{days}D" if days else "")
+    time = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    time += f"{seconds}S" if seconds or not (days or hours or minutes) else ""
+    return text + ("T" + time if time else "")
+
+
+def parse_retry_policy(data: Any, path: str) -> RetryPolicy:
+    """Azure's defaults when absent: Fixed, 4 retries, 30 s apart."""
+    if data is None:
+        return RetryPolicy("Fixed", DEFAULT_RETRY_INTERVAL, DEFAULT_RETRY_COUNT, "iso")
+    if not isinstance(data, dict):
+        raise RecurrenceError(
+            f"{path}.retryPolicy", ERR_OBJECT.format(path=f"{path}.retryPolicy")
+        )
+    values = {k.lower(): v for k, v in data.items()}
+    retry_type = _choice(values.get("retrytype", "Fixed"), RETRY_TYPES)
+    if retry_type is None:
+        raise RecurrenceError(
+            f"{path}.retryPolicy.retryType",
+            ERR_RETRY_TYPE.format(path=path, value=values.get("retrytype")),
+        )
+    if retry_type == "None":
+        return RetryPolicy("None", DEFAULT_RETRY_INTERVAL, 0, "iso")
+    interval, wire = DEFAULT_RETRY_INTERVAL, "iso"
+    raw_interval = values.get("retryinterval")
+    if raw_interval is not None:
+        try:
+            interval, wire = parse_duration(raw_interval)
+        except ValueError:
+            raise RecurrenceError(
+                f"{path}.retryPolicy.retryInterval",
+                ERR_RETRY_INTERVAL.format(path=path, value=raw_interval),
+            ) from None
+        if not MIN_RETRY_INTERVAL <= interval <= MAX_RETRY_INTERVAL:
+            raise RecurrenceError(
+                f"{path}.retryPolicy.retryInterval",
+                ERR_RETRY_INTERVAL_RANGE.format(path=path, value=raw_interval),
+            )
+    count = values.get("retrycount", DEFAULT_RETRY_COUNT)
+    if count is None:
+        count = DEFAULT_RETRY_COUNT
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, int)
+        or not 0 <= count <= MAX_RETRY_COUNT
+    ):
+        raise RecurrenceError(
+            f"{path}.retryPolicy.retryCount",
+            ERR_RETRY_COUNT.format(path=path, value=count),
+        )
+    return RetryPolicy("Fixed", interval, count, wire)
+
+
+def validate_action(
+    data: Any, *, path: str = "properties.action", error_action: bool = False
+) -> dict:
+    """Validate an action (or errorAction) and return it in canonical ARM form."""
+    if data is None:
+        raise RecurrenceError(path, ERR_ACTION_REQUIRED)
+    if not isinstance(data, dict):
+        raise RecurrenceError(path, ERR_OBJECT.format(path=path))
+    lowered = {k.lower(): (k, v) for k, v in data.items()}
+    kind = _choice(lowered.get("type", (None, None))[1], ACTION_TYPES)
+    if kind is None:
+        raise RecurrenceError(
+            f"{path}.type",
+            ERR_ACTION_TYPE.format(
+                path=path, value=lowered.get("type", (None, None))[1]
+            ),
+        )
+    action: dict[str, Any] = {"type": kind}
+    if kind in ("Http", "Https"):
+        action["request"] = _validate_request(
+            lowered.get("request", (None, None))[1], path=path, kind=kind
+        )
+    else:
+        web = lowered.get("webjob", (None, None))[1]
+        if (
+            not isinstance(web, dict)
+            or not isinstance(web.get("name"), str)
+            or not web["name"]
+        ):
+            raise RecurrenceError(f"{path}.webJob.name", ERR_WEBJOB.format(path=path))
+        arguments = web.get("arguments", "")
+        action["webJob"] = {"name": web["name"], "arguments": arguments or ""}
+    policy = parse_retry_policy(lowered.get("retrypolicy", (None, None))[1], path)
+    action["retryPolicy"] = retry_policy_json(policy)
+    if not error_action and lowered.get("erroraction", (None, None))[1] is not None:
+        action["errorAction"] = validate_action(
+            lowered["erroraction"][1], path=f"{path}.errorAction", error_action=True
+        )
+    return action
+
+
+def retry_policy_json(policy: RetryPolicy) -> dict:
+    if policy.retry_type == "None":
+        return {"retryType": "None"}
+    return {
+        "retryType": "Fixed",
+        "retryInterval": format_duration(policy.interval, policy.wire_format),
+        "retryCount": policy.count,
+    }
+
+
+def _validate_request(data: Any, *, path: str, kind: str) -> dict:
+    if not isinstance(data, dict) or not data.get("uri"):
+        raise RecurrenceError(
+            f"{path}.request", ERR_REQUEST_REQUIRED.format(path=path, kind=kind)
+        )
+    uri = data["uri"]
+    scheme = "https" if kind == "Https" else "http"
+    if not isinstance(uri, str) or not re.match(rf"^{scheme}://[^/\s]+", uri, re.I):
+        raise RecurrenceError(
+            f"{path}.request.uri",
+            ERR_URI.format(path=path, value=uri, scheme=scheme.upper()),
+        )
+    method = data.get("method") or "GET"
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise RecurrenceError(
+            f"{path}.request.method", ERR_METHOD.format(path=path, value=method)
+        )
+    headers = data.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise RecurrenceError(f"{path}.request.headers", ERR_HEADERS.format(path=path))
+    body = data.get("body")
+    if body is not None and not isinstance(body, str):
+        raise RecurrenceError(f"{path}.request.body", ERR_BODY.format(path=path))
+    request: dict[str, Any] = {"uri": uri, "method": method.upper(), "headers": headers}
+    if body is not None:
+        request["body"] = body
+    auth = data.get("authentication")
+    if auth is not None:
+        auth_type = auth.get("type") if isinstance(auth, dict) else None
+        if str(auth_type).lower() != "basic":
+            raise RecurrenceError(
+                f"{path}.request.authentication.type",
+                ERR_AUTH.format(path=path, value=auth_type),
+            )
+        request["authentication"] = {
+            "type": "Basic",
+            "username": str(auth.get("username") or ""),
+            "password": str(auth.get("password") or ""),
+        }
+    return request
+
+
+def redact(action: dict) -> dict:
+    """The action as the API returns it: secrets never leave the emulator."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items() if k not in SECRET_KEYS}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(action)
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    for choice in choices:
+        if choice.lower() == value.lower():
+            return choice
+    return None

@@ -1,0 +1,430 @@
+"""Writes for the scheduler: collections, jobs, their state, and firing.
+
+Every function takes `now` from the emulator clock (scheduler.clock) so that
+time travel moves everything together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from scheduler.clock import clock_now
+from scheduler.definitions import validate_action
+from scheduler.models import (
+    PLAN_DEFAULTS,
+    ActionName,
+    Attempt,
+    CollectionState,
+    HistoryStatus,
+    Job,
+    JobCollection,
+    JobHistory,
+    JobState,
+    Sku,
+)
+from scheduler.ncrontab import cron_occurrences
+from scheduler.recurrence import (
+    FREQUENCIES,
+    RecurrenceError,
+    RecurrenceQuotaError,
+    occurrences,
+    recurrence_from_json,
+    recurrence_to_json,
+    validate_recurrence,
+)
+
+FieldError = RecurrenceError  # a 400 naming the JSON field
+ERR_QUOTA_JOBS = (
+    "The job collection {name!r} already holds {count} jobs, its quota maxJobCount; "
+    "delete a job or raise properties.quota.maxJobCount."
+)
+ERR_STATE_READONLY = (
+    "properties.state cannot be set to {state}: only Enabled and Disabled can be "
+    "set; Completed and Faulted are the service's to set."
+)
+ERR_STATE_FINAL = (
+    "The job is {state}; its state cannot be changed (delete it and create it again)."
+)
+ERR_STATE = "properties.state must be Enabled or Disabled, not {value!r}."
+ERR_SKU = "properties.sku.name must be one of Free, Standard, P10Premium, P20Premium, not {value!r}."  # noqa: E501
+ERR_COLLECTION_STATE = (
+    "properties.state must be Enabled, Disabled or Suspended, not {value!r}."
+)
+ERR_MAX_RECURRENCE = (
+    "properties.quota.maxRecurrence.frequency must be one of {choices}."
+)
+ERR_START_TIME = "properties.startTime {value!r} is not an ISO 8601 date-time."
+ERR_NOT_FOUND = "The {what} {name!r} was not found."
+MSG_POSTPONED = (
+    "{count} occurrence(s) missed while the scheduler was not running or the clock "
+    "jumped, the last due at {last}; they were past the misfire grace of {grace} s."
+)
+
+
+class Conflict(Exception):
+    """409 with a message."""
+
+
+class NotFound(LookupError):
+    pass
+
+
+# --- collections ---------------------------------------------------------------
+
+
+def collection_put(
+    *,
+    subscription_id: str,
+    resource_group: str,
+    name: str,
+    body: dict[str, Any],
+    partial: bool = False,
+) -> tuple[JobCollection, bool]:
+    """Create or replace (PUT) or update (PATCH, partial) a job collection."""
+    collection = JobCollection.objects.filter(
+        subscription_id=subscription_id, resource_group=resource_group, name=name
+    ).first()
+    created = collection is None
+    if created and partial:
+        raise NotFound(ERR_NOT_FOUND.format(what="job collection", name=name))
+    collection = collection or JobCollection(
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        name=name,
+        created_at=clock_now(),
+    )
+    props = _lower_keys(body.get("properties") or {})
+    if "location" in body or not partial:
+        collection.location = str(body.get("location") or collection.location or "")
+    if "tags" in body or not partial:
+        collection.tags = body.get("tags") or {}
+    sku = _lower_keys(props.get("sku") or {}).get("name")
+    if sku is not None or not partial:
+        collection.sku = _enum(
+            sku or Sku.STANDARD, Sku.values, "properties.sku.name", ERR_SKU
+        )
+    state = props.get("state")
+    if state is not None:
+        collection.state = _enum(
+            state, CollectionState.values, "properties.state", ERR_COLLECTION_STATE
+        )
+    quota = props.get("quota")
+    if quota is not None or not partial:
+        _apply_quota(collection, _lower_keys(quota or {}))
+    with transaction.atomic():
+        collection.save()
+        if state is not None:
+            _cascade_collection_state(collection)
+    return collection, created
+
+
+def _apply_quota(collection: JobCollection, quota: dict[str, Any]) -> None:
+    for key, attr in (
+        ("maxjobcount", "max_job_count"),
+        ("maxjoboccurrence", "max_job_occurrence"),
+    ):
+        value = quota.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise FieldError(
+                f"properties.quota.{key}",
+                f"properties.quota.{key} must be a positive whole number.",
+            )  # noqa: E501
+        setattr(collection, attr, value)
+    recurrence = _lower_keys(quota.get("maxrecurrence") or {})
+    frequency = recurrence.get("frequency")
+    if frequency is None:
+        collection.max_recurrence_frequency, collection.max_recurrence_interval = (
+            "",
+            None,
+        )
+        return
+    collection.max_recurrence_frequency = _enum(
+        frequency,
+        FREQUENCIES,
+        "properties.quota.maxRecurrence.frequency",
+        ERR_MAX_RECURRENCE.replace("{choices}", ", ".join(FREQUENCIES)),
+    )
+    interval = recurrence.get("interval") or 1
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise FieldError(
+            "properties.quota.maxRecurrence.interval",
+            "properties.quota.maxRecurrence.interval must be at least 1.",
+        )
+    collection.max_recurrence_interval = interval
+
+
+def _cascade_collection_state(collection: JobCollection) -> None:
+    """Azure's enable/disable act on all of the collection's jobs."""
+    if collection.state == CollectionState.ENABLED:
+        for job in collection.jobs.filter(state=JobState.DISABLED):
+            job_set_state(job=job, state=JobState.ENABLED)
+    elif collection.state in (CollectionState.DISABLED, CollectionState.SUSPENDED):
+        collection.jobs.filter(state=JobState.ENABLED).update(state=JobState.DISABLED)
+
+
+def collection_get(
+    *, subscription_id: str, resource_group: str, name: str
+) -> JobCollection:
+    collection = JobCollection.objects.filter(
+        subscription_id=subscription_id, resource_group=resource_group, name=name
+    ).first()
+    if collection is None:
+        raise NotFound(ERR_NOT_FOUND.format(what="job collection", name=name))
+    return collection
+
+
+def collection_set_state(*, collection: JobCollection, state: str) -> None:
+    with transaction.atomic():
+        collection.state = state
+        collection.save(update_fields=["state"])
+        _cascade_collection_state(collection)
+
+
+# --- jobs ----------------------------------------------------------------------
+
+
+def job_put(
+    *,
+    collection: JobCollection,
+    name: str,
+    body: dict[str, Any],
+    partial: bool = False,
+    webjob=None,
+) -> tuple[Job, bool]:
+    """Create or replace (PUT) or update (PATCH) a scheduler job.
+
+    1. Parse and validate the definition (one validator for every entry point);
+       on PATCH unspecified fields keep their values, as Azure's Update Job.
+    2. Check quotas (409): job count, and no recurrence more frequent than the
+       collection's maxRecurrence.
+    3. Compute next_fire_at from the emulator clock, and save.
+    """
+    now = clock_now()
+    job = collection.jobs.filter(name=name).first()
+    created = job is None
+    if created and partial:
+        raise NotFound(ERR_NOT_FOUND.format(what="job", name=name))
+    props = _lower_keys((body or {}).get("properties") or {})
+    job = job or Job(collection=collection, name=name, created_at=now, webjob=webjob)
+    if "starttime" in props or not partial:
+        job.start_time = _parse_time(props.get("starttime"), "properties.startTime")
+    if "action" in props or not partial:
+        job.action = validate_action(props.get("action"))
+        job.retry_interval_format = _retry_format(props.get("action"))
+    recurrence_changed = "recurrence" in props or not partial
+    if recurrence_changed:
+        recurrence = recurrence_from_json(props.get("recurrence"))
+        validate_recurrence(
+            recurrence,
+            start_time=job.start_time,
+            created_at=job.created_at,
+            max_recurrence=collection.effective_max_recurrence,
+        )
+        job.recurrence = recurrence_to_json(recurrence)
+    state = props.get("state")
+    if state is not None:
+        state = _enum(state, JobState.values, "properties.state", ERR_STATE)
+        if state in (JobState.COMPLETED, JobState.FAULTED):
+            raise Conflict(ERR_STATE_READONLY.format(state=state))
+        if job.state in (JobState.COMPLETED, JobState.FAULTED) and state != job.state:
+            raise Conflict(ERR_STATE_FINAL.format(state=job.state))
+    if collection.state != CollectionState.ENABLED and created:
+        state = state or JobState.DISABLED
+    with transaction.atomic():
+        if created:
+            if collection.jobs.count() >= collection.effective_max_job_count:
+                raise Conflict(
+                    ERR_QUOTA_JOBS.format(
+                        name=collection.name, count=collection.effective_max_job_count
+                    )
+                )
+        if job.state not in (JobState.COMPLETED, JobState.FAULTED):
+            job.state = state or job.state or JobState.ENABLED
+        if created or recurrence_changed or "starttime" in props or state:
+            job.next_fire_at = job_next_after(job, now - timedelta(microseconds=1))
+            if job.next_fire_at is None and job.state == JobState.ENABLED and created:
+                job.state = JobState.COMPLETED
+        try:
+            job.save()
+        except IntegrityError:
+            raise Conflict(
+                f"A job named {name!r} is being created concurrently."
+            ) from None
+    return job, created
+
+
+def job_occurrences(job: Job, *, after: datetime | None):
+    """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
+    if job.cron:
+        return cron_occurrences(
+            job.cron, after=after or job.created_at, tz=job.cron_time_zone or None
+        )
+    return occurrences(
+        start_time=job.start_time,
+        recurrence=recurrence_from_json(job.recurrence),
+        created_at=job.created_at,
+        after=after,
+    )
+
+
+def job_next_after(job: Job, after: datetime) -> datetime | None:
+    """The next occurrence strictly after `after` (an edit re-arms from now: what
+    lies in the past is not caught up)."""
+    return next(iter(job_occurrences(job, after=after)), None)
+
+
+def job_get(*, collection: JobCollection, name: str) -> Job:
+    job = collection.jobs.filter(name=name).first()
+    if job is None:
+        raise NotFound(ERR_NOT_FOUND.format(what="job", name=name))
+    return job
+
+
+def job_set_state(*, job: Job, state: str) -> Job:
+    """Enable or disable; enabling re-arms at the next occurrence from now."""
+    if job.state in (JobState.COMPLETED, JobState.FAULTED):
+        raise Conflict(ERR_STATE_FINAL.format(state=job.state))
+    job.state = state
+    if state == JobState.ENABLED:
+        job.next_fire_at = job_next_after(job, clock_now() - timedelta(microseconds=1))
+        if job.next_fire_at is None:
+            job.state = JobState.COMPLETED
+    job.save(update_fields=["state", "next_fire_at", "updated_at"])
+    return job
+
+
+def job_delete(*, job: Job) -> None:
+    job.delete()
+
+
+def job_run_now(*, job: Job) -> Attempt:
+    """Azure's Jobs_Run: execute the action once now, outside the recurrence."""
+    now = clock_now()
+    with transaction.atomic():
+        attempt = Attempt.objects.create(
+            job=job,
+            expected_time=now,
+            due_at=now,
+            manual=True,
+            status=Attempt.Status.QUEUED,
+        )
+        attempt_enqueue(attempt)
+    return attempt
+
+
+def attempt_enqueue(attempt: Attempt) -> None:
+    """Hand an attempt to django-q2. With the ORM broker the task row is written in
+    the caller's transaction, so a crash cannot lose or double it."""
+    from django_q.tasks import async_task
+
+    def send() -> None:
+        async_task(
+            "scheduler.actions.attempt_execute",
+            attempt.pk,
+            task_name=f"attempt-{attempt.pk}",
+        )
+
+    from django_q.conf import Conf
+
+    if "orm" in settings.Q_CLUSTER and not Conf.SYNC:
+        send()
+    else:  # Redis (the outbox is the engine issue's), or tests' inline queue
+        transaction.on_commit(send)
+
+
+def history_add(
+    *,
+    job: Job,
+    action_name: str,
+    status: str,
+    message: str,
+    start: datetime,
+    end: datetime | None,
+    expected: datetime | None,
+    retry_count: int = 0,
+    repeat_count: int = 0,
+) -> JobHistory:
+    """Append a history entry; keep the newest SCHEDULER_HISTORY_SIZE per job."""
+    entry = JobHistory.objects.create(
+        job=job,
+        action_name=action_name,
+        status=status,
+        message=message,
+        start_time=start,
+        end_time=end,
+        expected_execution_time=expected,
+        retry_count=retry_count,
+        repeat_count=repeat_count,
+    )
+    keep = settings.SCHEDULER_HISTORY_SIZE
+    old = JobHistory.objects.filter(job=job).order_by("-start_time", "-pk")[keep:]
+    JobHistory.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
+    return entry
+
+
+def history_postponed(
+    *, job: Job, missed: list[datetime], grace: float, now: datetime
+) -> None:
+    last = missed[-1]
+    history_add(
+        job=job,
+        action_name=ActionName.MAIN,
+        status=HistoryStatus.POSTPONED,
+        message=MSG_POSTPONED.format(
+            count=len(missed),
+            last=last.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            grace=int(grace),
+        ),
+        start=now,
+        end=now,
+        expected=last,
+        repeat_count=len(missed),
+    )
+
+
+def plan_defaults(sku: str) -> tuple[int, tuple[str, int]]:
+    return PLAN_DEFAULTS[sku]
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _lower_keys(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _enum(value: Any, choices, path: str, message: str) -> str:
+    if isinstance(value, str):
+        for choice in choices:
+            if choice.lower() == value.lower():
+                return choice
+    raise FieldError(path, message.format(value=value))
+
+
+def _parse_time(value: Any, path: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldError(path, ERR_START_TIME.format(value=value)) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # Azure: no offset means UTC
+    return parsed.astimezone(UTC)
+
+
+def _retry_format(action: Any) -> str:
+    policy = _lower_keys(_lower_keys(action).get("retrypolicy"))
+    interval = policy.get("retryinterval")
+    return "timespan" if isinstance(interval, str) and ":" in interval else "iso"
+
+
+__all__ = ["Conflict", "NotFound", "FieldError", "RecurrenceQuotaError"]

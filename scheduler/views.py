@@ -1,0 +1,39 @@
+"""GET/PUT /api/emulator/clock: read and move the emulator's time."""
+
+from __future__ import annotations
+
+import json
+
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from history.kudu import iso_utc
+from scheduler.clock import ClockError, clock_now, clock_offset, clock_set
+
+ERR_BODY = 'The body must be a JSON object like {"now": "2030-01-31T23:59:00Z"}.'
+
+
+def clock_json() -> dict:
+    return {"now": iso_utc(clock_now()), "offset_seconds": round(clock_offset(), 6)}
+
+
+class ClockView(APIView):
+    def get(self, request):
+        return Response(clock_json())
+
+    def put(self, request):
+        try:
+            data = json.loads(request._request.body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("now"), str):
+            return Response(
+                {"error": {"code": "BadRequest", "message": ERR_BODY}}, status=400
+            )
+        try:
+            clock_set(data["now"])
+        except ClockError as exc:
+            return Response(
+                {"error": {"code": exc.code, "message": str(exc)}}, status=exc.status
+            )
+        return Response(clock_json())
