@@ -42,14 +42,14 @@ class WebJobAddForm(forms.ModelForm):
         except PackageError as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    def validate_unique(self) -> None:
-        pass  # a deploy of an existing name replaces it, as Kudu's PUT does
-
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self) -> None:
+        """Deploy once the form itself is valid (a new name must be free; a new
+        package for an existing job is uploaded on its change page)."""
+        super()._post_clean()
+        cleaned = self.cleaned_data
         package = cleaned.get("package")
         if self.errors or package is None:
-            return cleaned
+            return
         upload = upload_spool(package)
         try:
             self.deployed = webjob_deploy(
@@ -61,10 +61,9 @@ class WebJobAddForm(forms.ModelForm):
                 deployed_by=getattr(self, "username", ""),
             )
         except PackageError as exc:
-            raise forms.ValidationError({"package": str(exc)}) from None
+            self.add_error("package", str(exc))
         finally:
             upload.unlink(missing_ok=True)
-        return cleaned
 
 
 @admin.register(WebJob)
