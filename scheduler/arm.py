@@ -52,6 +52,18 @@ PROVIDER = "providers/Microsoft.Scheduler"
 _FILTER = re.compile(r"^\s*(state|status)\s+eq\s+'?([A-Za-z]+)'?\s*$", re.I)
 
 
+_STATUS_CODES = {
+    403: "Forbidden",
+    404: "ResourceNotFound",
+    405: "MethodNotAllowed",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+}
+# Azure's limit: a job definition over 16,000 characters is refused with 400.
+MAX_JOB_CHARS = 16_000
+ERR_JOB_SIZE = "The job definition is {size} characters; the limit is 16,000."
+
+
 class ArmError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -93,7 +105,8 @@ class ArmView(APIView):
         if isinstance(exc, NotFound):
             return arm_error(404, "ResourceNotFound", str(exc))
         if isinstance(exc, exceptions.APIException):
-            return arm_error(exc.status_code, "BadRequest", str(exc.detail))
+            code = _STATUS_CODES.get(exc.status_code, "BadRequest")
+            return arm_error(exc.status_code, code, str(exc.detail))
         return super().handle_exception(exc)
 
     def body(self, request) -> dict:
@@ -149,7 +162,7 @@ def job_json(job: Job) -> dict:
     }
     if job.last_execution_time:
         status["lastExecutionTime"] = iso_utc(job.last_execution_time)
-    if job.next_fire_at and job.state not in (JobState.COMPLETED, JobState.FAULTED):
+    if job.next_fire_at and job.state == JobState.ENABLED:  # only what will run
         status["nextExecutionTime"] = iso_utc(job.next_fire_at)
     props: dict = {"action": action, "state": job.state, "status": status}
     if job.start_time:
@@ -233,6 +246,15 @@ def parse_filter(request, field: str, choices) -> str | None:
     raise ArmError(400, "BadRequest", ERR_FILTER.format(value=raw))
 
 
+class ArmNotFound(ArmView):
+    """Any other path under /subscriptions/: ARM's 404 body, not an HTML page."""
+
+    def missing(self, request, *args, **kwargs):
+        raise NotFound(f"No resource at {request.path}.")
+
+    get = post = put = patch = delete = missing
+
+
 # --- views --------------------------------------------------------------------------
 
 
@@ -307,6 +329,12 @@ class JobList(ArmView):
 
 
 class JobDetail(ArmView):
+    def job_body(self, request) -> dict:
+        size = len(request._request.body.decode("utf-8", "replace"))
+        if size > MAX_JOB_CHARS:
+            raise ArmError(400, "BadRequest", ERR_JOB_SIZE.format(size=size))
+        return self.body(request)
+
     def _collection(self, sub, rg, jc) -> JobCollection:
         return collection_get(subscription_id=sub, resource_group=rg, name=jc)
 
@@ -316,14 +344,14 @@ class JobDetail(ArmView):
         )
 
     def put(self, request, sub: str, rg: str, jc: str, job: str):
-        body = self.body(request)
+        body = self.job_body(request)
         with transaction.atomic():
             collection = self._collection(sub, rg, jc)
             saved, created = job_put(collection=collection, name=job, body=body)
         return Response(job_json(saved), status=201 if created else 200)
 
     def patch(self, request, sub: str, rg: str, jc: str, job: str):
-        body = self.body(request)
+        body = self.job_body(request)
         with transaction.atomic():
             collection = self._collection(sub, rg, jc)
             saved, _ = job_put(collection=collection, name=job, body=body, partial=True)

@@ -54,10 +54,28 @@ ERR_SKU = "properties.sku.name must be one of Free, Standard, P10Premium, P20Pre
 ERR_COLLECTION_STATE = (
     "properties.state must be Enabled, Disabled or Suspended, not {value!r}."
 )
+_SETTABLE_COLLECTION_STATES = ("Enabled", "Disabled", "Suspended")
 ERR_MAX_RECURRENCE = (
     "properties.quota.maxRecurrence.frequency must be one of {choices}."
 )
 ERR_START_TIME = "properties.startTime {value!r} is not an ISO 8601 date-time."
+# Azure's limit "time to start time: 18 months".
+MAX_START_AHEAD = timedelta(days=548)
+ERR_START_AHEAD = (
+    "properties.startTime {value!r} is more than 18 months ahead; Azure Scheduler "
+    "allows a start at most 18 months in the future."
+)
+ERR_QUOTA_OVER_PLAN = (
+    "{what} is above what the {sku} plan allows ({limit}); a quota can only be "
+    "set lower than the plan's."
+)
+ERR_PLAN_JOBS = (
+    "The collection holds {count} jobs but the new plan or quota allows {limit}; "
+    "delete jobs first."
+)
+ERR_PLAN_RECURRENCE = (
+    "Job {job!r} recurs more often than the new plan or quota allows; change it first."
+)
 ERR_NOT_FOUND = "The {what} {name!r} was not found."
 MSG_POSTPONED = (
     "{count} occurrence(s) missed while the scheduler was not running or the clock "
@@ -110,16 +128,78 @@ def collection_put(
     state = props.get("state")
     if state is not None:
         collection.state = _enum(
-            state, CollectionState.values, "properties.state", ERR_COLLECTION_STATE
+            state, _SETTABLE_COLLECTION_STATES, "properties.state", ERR_COLLECTION_STATE
         )
     quota = props.get("quota")
     if quota is not None or not partial:
         _apply_quota(collection, _lower_keys(quota or {}))
     with transaction.atomic():
+        _check_plan(collection)
         collection.save()
         if state is not None:
             _cascade_collection_state(collection)
     return collection, created
+
+
+def _minutes(frequency: str, interval: int) -> int:
+    return _FREQUENCY_MINUTES[frequency] * interval
+
+
+_FREQUENCY_MINUTES = {
+    "Minute": 1,
+    "Hour": 60,
+    "Day": 1440,
+    "Week": 10080,
+    "Month": 43200,
+}
+
+
+def _check_plan(collection: JobCollection) -> None:
+    """Quotas can be set lower than the plan's, never higher (Azure's limits
+    table), and a plan change must fit the jobs already there (a downgrade to
+    Free fails with more than 5 jobs or a job recurring more than hourly)."""
+    plan_count, plan_recurrence = PLAN_DEFAULTS[collection.sku]
+    if collection.max_job_count and collection.max_job_count > plan_count:
+        raise FieldError(
+            "properties.quota.maxJobCount",
+            ERR_QUOTA_OVER_PLAN.format(
+                what=f"maxJobCount {collection.max_job_count}",
+                sku=collection.sku,
+                limit=plan_count,
+            ),
+        )
+    if collection.max_recurrence_frequency and _minutes(
+        *collection.effective_max_recurrence
+    ) < _minutes(*plan_recurrence):
+        frequency, interval = collection.effective_max_recurrence
+        raise FieldError(
+            "properties.quota.maxRecurrence",
+            ERR_QUOTA_OVER_PLAN.format(
+                what=f"maxRecurrence every {interval} {frequency}",
+                sku=collection.sku,
+                limit=f"every {plan_recurrence[1]} {plan_recurrence[0]}",
+            ),
+        )
+    if collection.pk is None:
+        return
+    jobs = list(collection.jobs.all())
+    if len(jobs) > collection.effective_max_job_count:
+        raise Conflict(
+            ERR_PLAN_JOBS.format(
+                count=len(jobs), limit=collection.effective_max_job_count
+            )
+        )
+    for job in jobs:
+        if job.recurrence:
+            try:
+                validate_recurrence(
+                    recurrence_from_json(job.recurrence),
+                    start_time=job.start_time,
+                    created_at=job.created_at,
+                    max_recurrence=collection.effective_max_recurrence,
+                )
+            except RecurrenceQuotaError:
+                raise Conflict(ERR_PLAN_RECURRENCE.format(job=job.name)) from None
 
 
 def _apply_quota(collection: JobCollection, quota: dict[str, Any]) -> None:
@@ -214,12 +294,24 @@ def job_put(
     job = job or Job(collection=collection, name=name, created_at=now, webjob=webjob)
     if "starttime" in props or not partial:
         job.start_time = _parse_time(props.get("starttime"), "properties.startTime")
+        if job.start_time and job.start_time > now + MAX_START_AHEAD:
+            raise FieldError(
+                "properties.startTime",
+                ERR_START_AHEAD.format(value=props.get("starttime")),
+            )
     if "action" in props or not partial:
         job.action = validate_action(props.get("action"))
         job.retry_interval_format = _retry_format(props.get("action"))
-    recurrence_changed = "recurrence" in props or not partial
-    if recurrence_changed:
-        recurrence = recurrence_from_json(props.get("recurrence"))
+    schedule_changed = "recurrence" in props or "starttime" in props or not partial
+    if schedule_changed:
+        # The start and the recurrence are validated together whichever changed:
+        # a new start can make an endTime come first, or a schedule never fire.
+        raw = (
+            props.get("recurrence")
+            if "recurrence" in props or not partial
+            else job.recurrence
+        )
+        recurrence = recurrence_from_json(raw)
         validate_recurrence(
             recurrence,
             start_time=job.start_time,
@@ -238,18 +330,21 @@ def job_put(
         state = state or JobState.DISABLED
     with transaction.atomic():
         if created:
-            if collection.jobs.count() >= collection.effective_max_job_count:
+            # Lock the collection row: two concurrent creates cannot both pass the
+            # quota check (SQLite serialises writers anyway; PostgreSQL needs it).
+            locked = JobCollection.objects.select_for_update().get(pk=collection.pk)
+            if locked.jobs.count() >= locked.effective_max_job_count:
                 raise Conflict(
                     ERR_QUOTA_JOBS.format(
-                        name=collection.name, count=collection.effective_max_job_count
+                        name=collection.name, count=locked.effective_max_job_count
                     )
                 )
         if job.state not in (JobState.COMPLETED, JobState.FAULTED):
             job.state = state or job.state or JobState.ENABLED
-        if created or recurrence_changed or "starttime" in props or state:
+        if created or schedule_changed or state:
             job.next_fire_at = job_next_after(job, now - timedelta(microseconds=1))
-            if job.next_fire_at is None and job.state == JobState.ENABLED and created:
-                job.state = JobState.COMPLETED
+            if job.next_fire_at is None and job.state == JobState.ENABLED:
+                job.state = JobState.COMPLETED  # nothing is left to run
         try:
             job.save()
         except IntegrityError:

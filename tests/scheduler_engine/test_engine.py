@@ -228,3 +228,12 @@ def test_it_does_not_fire_disabled_jobs_or_collections(collection, target):
     clock_set("2031-01-30T12:02:05Z")
     engine_step(clock_now())
     assert target.calls == []
+
+
+def test_it_refuses_a_start_more_than_18_months_ahead(collection, target):
+    from scheduler.services import FieldError
+
+    with pytest.raises(FieldError) as info:
+        http_job(collection, "far", target.url, start="2032-12-01T00:00:00Z")
+    assert info.value.field == "properties.startTime"
+    assert not collection.jobs.exists()
