@@ -167,6 +167,8 @@ SCHEDULER_MISFIRE_GRACE = env_float("SCHEDULER_MISFIRE_GRACE", 600.0, minimum=0)
 # HTTP actions: Azure's fixed timeout, and how much of a response history keeps.
 SCHEDULER_HTTP_TIMEOUT = env_float("SCHEDULER_HTTP_TIMEOUT", 60.0, minimum=1)
 SCHEDULER_HISTORY_BODY_BYTES = 2048
+# The engine re-sends an action that no queue worker claimed within this time.
+SCHEDULER_RESEND_AFTER = env_float("SCHEDULER_RESEND_AFTER", 15.0, minimum=1)
 
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

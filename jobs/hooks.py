@@ -11,7 +11,10 @@ from jobs.models import WebJob
 
 def webjob_deployed(job: WebJob) -> None:
     """A job was created, replaced, or had its settings changed."""
+    from scheduler.webjobs import webjob_schedule_sync
+
+    webjob_schedule_sync(job)
 
 
 def webjob_deleting(job: WebJob) -> None:
-    """A job is about to be deleted."""
+    """A job is about to be deleted (its scheduler job goes with it: CASCADE)."""

@@ -1,32 +1,28 @@
-"""Running a triggered WebJob: the queue task and the run monitor process.
+"""Running a triggered WebJob: the queue task and the run monitor.
 
-Why a monitor process: a run may last hours, longer than django-q2's `timeout` and
-`retry` windows, and ten runs must start at once even with one queue worker. So
-the queue task (`run_launch`) only claims the run and starts a monitor; it returns
-in milliseconds and its delivery is acknowledged. A second delivery of the same
-task finds the run already claimed and does nothing. The monitor (`python -m
-jobs.runner`, this module's main) starts the job's process first, before it
-imports Django, so trigger-to-start latency does not pay Django's start-up; then it
+Why a monitor: a run may last hours, longer than django-q2's `timeout` and `retry`
+windows, and ten runs must start at once even with one queue worker. So the queue
+task (`run_launch`) only claims the run and forks a monitor; it returns in
+milliseconds and its delivery is acknowledged. A second delivery of the same task
+finds the run already claimed and does nothing. The monitor is a double fork of
+the worker (Django already set up), which starts the job's process at once, then
 streams output into output_log.txt, enforces the idle timeout and the log cap,
 heartbeats, and records the end.
 
 The monitor runs in its own session (so a worker's exit does not take it along);
 the job runs in a process group of its own, which is what an abort kills, and
 dies with the monitor (PR_SET_PDEATHSIG) if the monitor is killed with -9.
-Everything above `main` imported at module level is standard library only.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import selectors
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -56,10 +52,8 @@ _PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWO
 def run_launch(run_pk: int) -> str:
     """Claim the run and start its monitor; a repeated delivery is a no-op."""
     from django.conf import settings
-    from django.db import connection
     from django.utils import timezone
 
-    from config.env import database_to_url
     from history.models import Run, RunStatus
     from history.services import run_finish
     from scheduler.clock import clock_offset
@@ -120,25 +114,78 @@ def run_launch(run_pk: int) -> str:
         "idle_timeout": settings.WEBJOBS_IDLE_TIMEOUT,
         "max_log_bytes": settings.WEBJOBS_MAX_LOG_BYTES,
         "stopping_wait_time": job_settings.stopping_wait_time(job.kind),
-        "database_url": database_to_url(connection.settings_dict),
-        "webjobs_root": str(settings.WEBJOBS_ROOT),
         "clock_offset": clock_offset(),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobs.runner"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=open(run.data_dir / "monitor.log", "ab"),  # noqa: SIM115
-        start_new_session=True,
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
-    )
-    proc.stdin.write(json.dumps(spec).encode())
-    proc.stdin.close()
-    Run.objects.filter(pk=run_pk, monitor_pid=0).update(monitor_pid=proc.pid)
-    # The Popen object is dropped while the monitor runs; subprocess reaps it on a
-    # later Popen call, so a long-lived worker does not collect zombies.
-    return f"monitor {proc.pid}"
+    _fork_monitor(spec, log_path=run.data_dir / "monitor.log")
+    return "monitor started"
+
+
+def _fork_monitor(spec: dict, *, log_path: Path) -> None:
+    """Double-fork a monitor out of this (already set-up) Django process.
+
+    Forking instead of starting `python -m ...` saves Django's start-up on every
+    run (about 0.3 CPU-s, and ~50 ms before the job starts). The middle child
+    starts a new session and exits at once, so the worker reaps it right away and
+    the monitor is not the worker's child: a recycled worker does not take it
+    along, and no zombie is left in the worker.
+    """
+    _close_sqlite_before_fork()
+    middle = os.fork()
+    if middle:
+        os.waitpid(middle, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        _detach_inherited_state(log_path)
+        code = _monitor(spec)
+    except BaseException:  # noqa: BLE001  (a forked child must never return)
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    os._exit(code)  # no atexit, no finalisers of the parent's objects
+
+
+def _close_sqlite_before_fork() -> None:
+    """SQLite must not be open across fork(): its per-process lock bookkeeping is
+    copied into the child and the child's writes can be lost to other readers
+    (sqlite.org, "How To Corrupt"). The parent reconnects on its next query."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.vendor == "sqlite" and conn.connection is not None:
+            if conn.in_atomic_block:
+                raise RuntimeError("a run cannot be launched inside a transaction")
+            conn.close()
+
+
+_inherited: list = []  # the parent's DB connection objects, never used or closed here
+
+
+def _detach_inherited_state(log_path: Path) -> None:
+    """Give the forked monitor its own database connections, signals and stdio.
+
+    The parent's connections are set aside, not closed: closing a PostgreSQL
+    connection from a child would end the parent's session too (psycopg skips
+    that for objects from another pid, and os._exit skips finalisers anyway).
+    """
+    from asgiref.local import Local
+    from django.db import connections
+
+    _inherited.append(connections._connections)
+    connections._connections = Local(connections.thread_critical)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.close(null)
 
 
 def _job_env(*, job, run, work_root: Path) -> dict[str, str]:
@@ -340,18 +387,8 @@ class Monitor:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
 
 
-def _django_setup(spec: dict) -> None:
-    os.environ["DATABASE_URL"] = spec["database_url"]
-    os.environ["WEBJOBS_ROOT"] = spec["webjobs_root"]
-    os.environ["WEBSITE_INSTANCE_ID"] = spec["instance"]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def main() -> int:
-    spec = json.load(sys.stdin)
+def _monitor(spec: dict) -> int:
+    """The monitor's life: start the job, record it, follow it, record the end."""
     monitor = Monitor(spec)
 
     def request_stop(signum, frame) -> None:
@@ -364,7 +401,6 @@ def main() -> int:
         monitor.start()
     except Exception as exc:
         start_error = f"The job could not be started: {exc}"
-    _django_setup(spec)
     from django.utils import timezone
 
     from history.models import ACTIVE_STATUSES, Run, RunStatus
@@ -403,7 +439,3 @@ def main() -> int:
     monitor.close()
     run_finish(run=run, status=status, message=message, exit_code=code)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from history.services import ERR_RUNNING
 from scheduler.clock import clock_now
 from scheduler.definitions import parse_retry_policy
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
@@ -28,12 +29,20 @@ from scheduler.services import history_add
 MSG_HTTP = "Http Action - Response from host '{host}': '{status} {reason}' Body: {body}"
 MSG_HTTP_ERROR = "Http Action - Request to host '{host}' failed: {error}"
 MSG_WEBJOB = "WebJob Action - Run {run_id} of WebJob '{name}' started: {url}"
+MSG_SKIPPED = (
+    "WebJob is still running; this schedule was skipped (Kudu ignores a "
+    "scheduled invocation while a run is in progress)."
+)
 MSG_WEBJOB_ERROR = "WebJob Action - WebJob '{name}' could not be run: {error}"
 
 
 class _Result:
-    def __init__(self, ok: bool, message: str) -> None:
+    def __init__(self, ok: bool, message: str, *, status: str | None = None) -> None:
         self.ok, self.message = ok, message
+        # Completed/Failed by default; Postponed for a skipped scheduled WebJob.
+        self.status = status or (
+            HistoryStatus.COMPLETED if ok else HistoryStatus.FAILED
+        )
 
 
 def attempt_execute(attempt_pk: int) -> str:
@@ -56,7 +65,7 @@ def attempt_execute(attempt_pk: int) -> str:
     history_add(
         job=job,
         action_name=attempt.action_name,
-        status=HistoryStatus.COMPLETED if result.ok else HistoryStatus.FAILED,
+        status=result.status,
         message=result.message,
         start=start,
         end=end,
@@ -162,18 +171,28 @@ def _webjob(spec: dict, *, job: Job) -> _Result:
         return _Result(
             False, MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
         )
-    if job.cron:
-        from scheduler.ncrontab import cron_expand
+    from scheduler.webjobs import scheduler_log, trigger_text
 
-        trigger = f"Schedule - {cron_expand(job.cron)}"  # Kudu's scheduled trigger
+    scheduled = job.webjob_id is not None
+    if scheduled:
+        trigger = trigger_text(job)  # Kudu's `Schedule - <expanded cron>`
     else:
         trigger = f"Scheduler - {job.collection.name}/{job.name}"
     try:
         run = run_request(
             job=webjob, trigger=trigger, arguments=spec.get("arguments", "")
         )
-    except (RunConflict, RunRequestError) as exc:
+    except RunConflict as exc:
+        if scheduled and str(exc) == ERR_RUNNING:
+            # Kudu ignores a schedule that falls due while a run is going; the
+            # history says so instead of counting it as a failure.
+            scheduler_log(webjob, MSG_SKIPPED)
+            return _Result(True, MSG_SKIPPED, status=HistoryStatus.POSTPONED)
         return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
+    except RunRequestError as exc:
+        return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
+    if scheduled:
+        scheduler_log(webjob, "WebJob invoked")
     url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
     return _Result(True, MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url))
 

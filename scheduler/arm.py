@@ -21,6 +21,7 @@ from history.kudu import iso_utc
 from scheduler.definitions import format_duration, parse_duration, redact
 from scheduler.models import CollectionState, Job, JobCollection, JobHistory, JobState
 from scheduler.recurrence import RecurrenceError, RecurrenceQuotaError
+from scheduler.selectors import field_message
 from scheduler.services import (
     Conflict,
     NotFound,
@@ -99,7 +100,7 @@ class ArmView(APIView):
         if isinstance(exc, RecurrenceQuotaError):
             return arm_error(409, "Conflict", f"{exc.field}: {exc.message}")
         if isinstance(exc, RecurrenceError):
-            return arm_error(400, "BadRequest", _with_field(exc))
+            return arm_error(400, "BadRequest", field_message(exc))
         if isinstance(exc, Conflict):
             return arm_error(409, "Conflict", str(exc))
         if isinstance(exc, NotFound):
@@ -118,10 +119,6 @@ class ArmView(APIView):
         if not isinstance(data, dict):
             raise ArmError(400, "BadRequest", ERR_BODY_OBJECT)
         return data
-
-
-def _with_field(exc: RecurrenceError) -> str:
-    return exc.message if exc.field in exc.message else f"{exc.field}: {exc.message}"
 
 
 # --- JSON ---------------------------------------------------------------------------

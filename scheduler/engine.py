@@ -31,26 +31,56 @@ MSG_BROKEN = "The job's schedule could not be evaluated ({error}); it is Faulted
 
 
 def _locked(queryset):
+    """Rows another engine holds are skipped, not waited for (PostgreSQL);
+    only the claimed table's rows are locked, not the joined collection."""
     if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
+        return queryset.select_for_update(skip_locked=True, of=("self",))
     return queryset
+
+
+def armed_jobs():
+    """Jobs the engine fires: enabled, in an enabled collection, and scheduled
+    WebJobs only while WEBJOBS_DISABLE_SCHEDULE is off (Kudu's setting)."""
+    jobs = Job.objects.filter(
+        state=JobState.ENABLED,
+        next_fire_at__isnull=False,
+        collection__state=CollectionState.ENABLED,
+    )
+    if settings.WEBJOBS_DISABLE_SCHEDULE:
+        jobs = jobs.filter(webjob__isnull=True)
+    return jobs
 
 
 def engine_step(now: datetime) -> bool:
     fired = fire_due_jobs(now)
     dispatched = dispatch_due_attempts(now)
+    resend_unclaimed()
     return fired + dispatched >= BATCH
+
+
+def resend_unclaimed() -> int:
+    """The outbox: send again what the queue lost (a Redis restart, a crash
+    between commit and send). Real time, not the emulator clock."""
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    count = 0
+    with transaction.atomic():
+        stale = _locked(
+            Attempt.objects.filter(status=Attempt.Status.QUEUED, queued_at__lt=cutoff)
+        )[:BATCH]
+        for attempt in stale:
+            log.info("re-sending unclaimed attempt %s", attempt.pk)
+            attempt_enqueue(attempt)
+            count += 1
+    return count
 
 
 def fire_due_jobs(now: datetime) -> int:
     count = 0
     with transaction.atomic():
         due = _locked(
-            Job.objects.filter(
-                state=JobState.ENABLED,
-                next_fire_at__lte=now,
-                collection__state=CollectionState.ENABLED,
-            ).order_by("next_fire_at")
+            armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
         )[:BATCH]
         for job in due:
             try:
@@ -131,11 +161,7 @@ def dispatch_due_attempts(now: datetime) -> int:
 def next_wake(now: datetime) -> datetime | None:
     """The earliest instant anything is due, for the loop's sleep."""
     job = (
-        Job.objects.filter(
-            state=JobState.ENABLED,
-            next_fire_at__isnull=False,
-            collection__state=CollectionState.ENABLED,
-        )
+        armed_jobs()
         .order_by("next_fire_at")
         .values_list("next_fire_at", flat=True)
         .first()

@@ -200,6 +200,10 @@ class Attempt(models.Model):
     )
     manual = models.BooleanField(default=False)  # a "run now", not an occurrence
     created_at = models.DateTimeField(auto_now_add=True)
+    # Real time of the last hand-over to the queue. The row is its own outbox: a
+    # Queued attempt the worker has not claimed after a while is sent again (the
+    # claim makes a second delivery a no-op), so a broker restart loses nothing.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -415,8 +415,12 @@ def job_run_now(*, job: Job) -> Attempt:
 
 def attempt_enqueue(attempt: Attempt) -> None:
     """Hand an attempt to django-q2. With the ORM broker the task row is written in
-    the caller's transaction, so a crash cannot lose or double it."""
+    the caller's transaction, so a crash cannot lose or double it; with Redis it is
+    sent after commit, and the engine re-sends what no worker claimed (outbox)."""
+    from django.utils import timezone
     from django_q.tasks import async_task
+
+    Attempt.objects.filter(pk=attempt.pk).update(queued_at=timezone.now())
 
     def send() -> None:
         async_task(

@@ -20,13 +20,18 @@ def portal(client, user):
 
 
 def add(portal, name: str, upload: SimpleUploadedFile):
-    return portal.post(reverse("admin:jobs_webjob_add"),
-                       {"name": name, "kind": "triggered", "package": upload})
+    return portal.post(
+        reverse("admin:jobs_webjob_add"),
+        {"name": name, "kind": "triggered", "package": upload},
+    )
 
 
 def test_it_adds_a_webjob_by_upload_and_lists_it(portal):
-    response = add(portal, "hello", SimpleUploadedFile("hello.sh",
-                                                       (FIXTURES / "hello.sh").read_bytes()))
+    response = add(
+        portal,
+        "hello",
+        SimpleUploadedFile("hello.sh", (FIXTURES / "hello.sh").read_bytes()),
+    )
     assert response.status_code == 302
     job = WebJob.objects.get(name="hello")
     assert job.run_command == "hello.sh"
@@ -46,13 +51,17 @@ def test_it_shows_the_same_validation_as_the_api(portal):
 def test_it_runs_a_job_from_the_list_and_shows_the_output(portal, api):
     api.deploy_fixture("hello", "hello.sh")
     job = WebJob.objects.get(name="hello")
-    response = portal.post(reverse("admin:jobs_webjob_changelist"),
-                           {"action": "run_selected", "_selected_action": [job.pk]})
+    response = portal.post(
+        reverse("admin:jobs_webjob_changelist"),
+        {"action": "run_selected", "_selected_action": [job.pk]},
+    )
     assert response.status_code == 302
     run = Run.objects.get(job=job)
     assert run.trigger == "External - deployer (portal)"
     api.wait(f"/api/triggeredwebjobs/hello/history/{run.run_id}")
-    page = portal.get(reverse("admin:history_run_change", args=[run.pk])).content.decode()
+    page = portal.get(
+        reverse("admin:history_run_change", args=[run.pk])
+    ).content.decode()
     assert "Success" in page
     assert "hello from hello run" in page
     download = f"/vfs/data/jobs/triggered/hello/{run.run_id}/output_log.txt?download=1"
@@ -72,12 +81,18 @@ def test_it_hides_the_portal_from_non_staff(client, django_user_model):
 
 
 def test_it_replaces_the_package_from_the_change_page(portal, api):
-    api.deploy("job", make_zip({"run.sh": "echo one", "old.txt": "x"}), filename="a.zip")
+    api.deploy(
+        "job", make_zip({"run.sh": "echo one", "old.txt": "x"}), filename="a.zip"
+    )
     job = WebJob.objects.get(name="job")
-    response = portal.post(reverse("admin:jobs_webjob_change", args=[job.pk]), {
-        "name": "job", "kind": "triggered",
-        "package": SimpleUploadedFile("b.zip", make_zip({"run.py": "print(2)"})),
-    })
+    response = portal.post(
+        reverse("admin:jobs_webjob_change", args=[job.pk]),
+        {
+            "name": "job",
+            "kind": "triggered",
+            "package": SimpleUploadedFile("b.zip", make_zip({"run.py": "print(2)"})),
+        },
+    )
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.run_command == "run.py"

@@ -12,7 +12,8 @@ V = "api-version=2016-03-01"
 
 @pytest.fixture
 def base(live_server, user):
-    return f"{live_server.url}/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Scheduler"
+    provider = "providers/Microsoft.Scheduler"
+    return f"{live_server.url}/subscriptions/s1/resourceGroups/rg/{provider}"
 
 
 AUTH = ("deployer", "s3cret-pass")

@@ -1,0 +1,203 @@
+"""Multi-instance proof on the real servers: with PostgreSQL and Redis, two queue
+clusters running, 50 on-demand runs each execute exactly once.
+
+Black-box: one fresh PostgreSQL database, one Redis queue (its own name), one
+shared WEBJOBS_ROOT, one gunicorn and two `manage.py qcluster` processes with
+different WEBSITE_INSTANCE_IDs. Everything goes over HTTP; every job appends one
+line to a ledger file, which is the proof of how often each run executed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.instance import (
+    BASE_DIR,
+    MANAGE,
+    REDIS_URL,
+    Processes,
+    free_port,
+    instance_env,
+    postgres_database,
+    processes,  # noqa: F401
+    require_services,
+)
+
+pytestmark = pytest.mark.services
+
+JOBS = 50  # one run each: a job has one active run at most (Kudu's triggeredJob.lock)
+FINAL = ("Success", "Failed", "Aborted")
+WAIT_SECONDS = 90.0  # a guard against hanging, not an assertion on speed
+USER, PASSWORD = "deployer", "multi-instance-pass"
+# Distinct in their first 6 characters: the API shows instance_id[:6], as Kudu's logs.
+INSTANCES = ("instA-multi", "instB-multi")
+
+
+def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
+    processes: Processes,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    require_services()
+    ledger = tmp_path / "ledger.txt"
+    root = tmp_path / "root"
+    queue = f"multi-{uuid.uuid4().hex[:10]}"
+    with postgres_database() as database_url:
+        env = instance_env(
+            DATABASE_URL=database_url,
+            REDIS_URL=REDIS_URL,
+            WEBJOBS_ROOT=str(root),
+            WEBJOBS_QUEUE_NAME=queue,
+            Q_WORKERS="2",
+            WEBSITE_INSTANCE_ID="web000",
+        )
+        clusters = []
+        try:
+            _ensure_admin(env)
+            port = free_port()
+            processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
+            for instance in INSTANCES:
+                clusters.append(
+                    processes.qcluster(
+                        {**env, "WEBSITE_INSTANCE_ID": instance},
+                        log=tmp_path / f"qcluster-{instance}.log",
+                    )
+                )
+            with requests.Session() as http:
+                http.auth = (USER, PASSWORD)
+                base = f"http://127.0.0.1:{port}"
+                names = [f"job{i:02d}" for i in range(JOBS)]
+                for name in names:
+                    _deploy(http, base, name, ledger)
+                locations = {name: _trigger(http, base, name) for name in names}
+                runs = _wait_all(http, locations)
+        finally:
+            for cluster in clusters:
+                _stop_cluster(processes, cluster)
+            processes.stop()  # before the database is dropped
+            _forget_queue(queue)
+
+    statuses = Counter(run["status"] for run in runs.values())
+    assert statuses == {"Success": JOBS}, (statuses, _logs(tmp_path))
+
+    lines = ledger.read_text().splitlines()
+    executions = Counter((name, run_id) for name, run_id, _ in map(str.split, lines))
+    assert len(lines) == JOBS
+    # Every run executed, nothing else did, and each exactly once.
+    assert set(executions) == {(name, run["id"]) for name, run in runs.items()}
+    assert set(executions.values()) == {1}
+
+    # Each run reports the instance whose process actually executed it.
+    ran_on = {(name, run_id): inst for name, run_id, inst in map(str.split, lines)}
+    for name, run in runs.items():
+        assert run["instance_id"] == ran_on[(name, run["id"])][:6]
+    # Both clusters usually take part, but nothing guarantees it: shown, not asserted.
+    print("runs per instance:", dict(Counter(ran_on.values())))
+
+    assert _survivors(root) == []  # no monitor or job outlived the instances
+
+
+def _ensure_admin(env: dict[str, str]) -> None:
+    subprocess.run(
+        [*MANAGE, "ensureadmin"],
+        check=True,
+        cwd=BASE_DIR,
+        capture_output=True,
+        env={
+            **env,
+            "DJANGO_SUPERUSER_USERNAME": USER,
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+        },
+    )
+
+
+def _deploy(http: requests.Session, base: str, name: str, ledger: Path) -> None:
+    line = "$WEBJOBS_NAME $WEBJOBS_RUN_ID $WEBSITE_INSTANCE_ID"
+    script = f'echo "{line}" >> "{ledger}"\n'
+    response = http.put(
+        f"{base}/api/triggeredwebjobs/{name}",
+        data=script.encode(),
+        headers={"Content-Disposition": 'attachment; filename="run.sh"'},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["error"] is None
+
+
+def _trigger(http: requests.Session, base: str, name: str) -> str:
+    response = http.post(f"{base}/api/triggeredwebjobs/{name}/run")
+    assert response.status_code == 202, response.text
+    return response.headers["Location"]
+
+
+def _wait_all(http: requests.Session, locations: dict[str, str]) -> dict[str, dict]:
+    """The last JSON of every run, once all are final (or the guard ran out)."""
+    runs: dict[str, dict] = {}
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        for name, location in locations.items():
+            if runs.get(name, {}).get("status") not in FINAL:
+                response = http.get(location)
+                assert response.status_code == 200, response.text
+                runs[name] = response.json()
+        if all(run["status"] in FINAL for run in runs.values()):
+            return runs
+        if time.monotonic() > deadline:
+            return runs  # the status assertion then shows what did not end
+        time.sleep(0.2)
+
+
+def _stop_cluster(procs: Processes, cluster: subprocess.Popen) -> None:
+    """SIGTERM to the cluster's main process only, as django-q2 expects.
+
+    Processes.stop signals the whole group at once; the sentinel (SIGTERM left at
+    SIG_DFL) then dies under the main process, which hangs in its stop until the
+    SIGKILL after the grace period. Stopping the main process first lets it stop
+    its sentinel and workers; Processes.stop then ends whatever remains.
+    """
+    os.kill(cluster.pid, signal.SIGTERM)
+    try:
+        cluster.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    procs.stop(cluster)
+
+
+def _forget_queue(queue: str) -> None:
+    import redis
+
+    client = redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"django_q:{queue}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _survivors(root: Path) -> list[int]:
+    """Live processes whose environment points at this instance's WEBJOBS_ROOT."""
+    needle = f"WEBJOBS_ROOT={root}\0".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if needle in f.read() + b"\0":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(
+        f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+        for log in sorted(tmp_path.glob("*.log"))
+    )
