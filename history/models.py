@@ -39,6 +39,9 @@ class Run(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True, default="")
+    # The occurrence a scheduled run serves (emulator addition; the job sees it as
+    # WEBJOBS_SCHEDULED_TIME), so lateness is measurable from inside the job.
+    scheduled_time = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

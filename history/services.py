@@ -39,7 +39,9 @@ class RunRequestError(ValueError):
     """400: the request itself is wrong."""
 
 
-def run_request(*, job: WebJob, trigger: str, arguments: str = "") -> Run:
+def run_request(
+    *, job: WebJob, trigger: str, arguments: str = "", scheduled_time=None
+) -> Run:
     """Create a run (Initializing) and hand it to the queue.
 
     Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
@@ -55,13 +57,15 @@ def run_request(*, job: WebJob, trigger: str, arguments: str = "") -> Run:
     except ValueError as exc:
         raise RunRequestError(ERR_ARGUMENTS.format(detail=exc)) from None
     run_abandon_stale(job=job)
-    run = _run_insert(job=job, trigger=trigger, arguments=arguments)
+    run = _run_insert(
+        job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
+    )
     _run_trim(job=job)
     _run_enqueue(run)
     return run
 
 
-def _run_insert(*, job: WebJob, trigger: str, arguments: str) -> Run:
+def _run_insert(*, job: WebJob, trigger: str, arguments: str, scheduled_time) -> Run:
     now = clock_now()
     run_id = run_id_for(now)
     last = (
@@ -82,6 +86,7 @@ def _run_insert(*, job: WebJob, trigger: str, arguments: str) -> Run:
                 start_time=now,
                 status=RunStatus.INITIALIZING,
                 heartbeat_at=timezone.now(),
+                scheduled_time=scheduled_time,
             )
     except IntegrityError:
         if Run.objects.filter(job=job, status__in=ACTIVE_STATUSES).exists():

@@ -201,6 +201,10 @@ def _job_env(*, job, run, work_root: Path) -> dict[str, str]:
             "WEBJOBS_DATA_PATH": str(job.data_dir),
             "WEBJOBS_RUN_ID": run.run_id,
             "WEBJOBS_COMMAND_ARGUMENTS": run.arguments,
+            # Emulator addition: the occurrence a scheduled run serves (ISO, UTC).
+            "WEBJOBS_SCHEDULED_TIME": (
+                run.scheduled_time.isoformat() if run.scheduled_time else ""
+            ),
             f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
             "WEBROOT_PATH": str(settings.WEBJOBS_ROOT / "site" / "wwwroot"),
             "WEBSITE_INSTANCE_ID": settings.WEBSITE_INSTANCE_ID,

@@ -60,7 +60,8 @@ def attempt_execute(attempt_pk: int) -> str:
     if action is None:
         return "no error action"
     start = clock_now()
-    result = run_action(action, job=job)
+    scheduled = None if attempt.manual else attempt.expected_time
+    result = run_action(action, job=job, scheduled_time=scheduled)
     end = clock_now()
     history_add(
         job=job,
@@ -119,10 +120,10 @@ def _after_failure(attempt: Attempt, action: dict, *, now) -> None:
                 )
 
 
-def run_action(action: dict, *, job: Job) -> _Result:
+def run_action(action: dict, *, job: Job, scheduled_time=None) -> _Result:
     if action["type"] in ("Http", "Https"):
         return _http(action["request"])
-    return _webjob(action["webJob"], job=job)
+    return _webjob(action["webJob"], job=job, scheduled_time=scheduled_time)
 
 
 def _http(request: dict) -> _Result:
@@ -160,7 +161,7 @@ def _http(request: dict) -> _Result:
         return _Result(False, MSG_HTTP_ERROR.format(host=host, error=exc))
 
 
-def _webjob(spec: dict, *, job: Job) -> _Result:
+def _webjob(spec: dict, *, job: Job, scheduled_time=None) -> _Result:
     """Run a triggered WebJob, recorded in its history as triggered by this job."""
     from history.services import RunConflict, RunRequestError, run_request
     from jobs.models import WebJob
@@ -180,7 +181,10 @@ def _webjob(spec: dict, *, job: Job) -> _Result:
         trigger = f"Scheduler - {job.collection.name}/{job.name}"
     try:
         run = run_request(
-            job=webjob, trigger=trigger, arguments=spec.get("arguments", "")
+            job=webjob,
+            trigger=trigger,
+            arguments=spec.get("arguments", ""),
+            scheduled_time=scheduled_time,
         )
     except RunConflict as exc:
         if scheduled and str(exc) == ERR_RUNNING:

@@ -28,7 +28,9 @@ def deploy_scheduled(api, name: str, schedule: str, script: str = "echo tick\n")
 
 def test_it_creates_the_scheduler_job_and_fires_it_with_kudus_trigger(api):
     clock_set("2031-05-01T10:07:00Z")
-    job_json = deploy_scheduled(api, "quarter", "0 */15 * * * *")
+    job_json = deploy_scheduled(
+        api, "quarter", "0 */15 * * * *", script="echo due=$WEBJOBS_SCHEDULED_TIME\n"
+    )
     timer = Job.objects.get(webjob__name="quarter")
     assert timer.cron == "0 */15 * * * *"
     assert timer.next_fire_at == at("2031-05-01T10:15:00Z")
@@ -42,6 +44,7 @@ def test_it_creates_the_scheduler_job_and_fires_it_with_kudus_trigger(api):
     assert run["trigger"] == "Schedule - 0 0,15,30,45 * * * *"
     assert run["status"] == "Success"
     assert run["start_time"].startswith("2031-05-01T10:15:00")
+    assert "due=2031-05-01T10:15:00+00:00" in api.output(run)
     timer.refresh_from_db()
     assert timer.next_fire_at == at("2031-05-01T10:30:00Z")
     log = (timer.webjob.data_dir / "job_scheduler.log").read_text()
