@@ -10,11 +10,14 @@ import time
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def become_subreaper() -> bool:
+def become_subreaper(on: bool = True) -> bool:
     """Orphaned descendants (run monitors outliving a queue worker) reparent to us,
     so a shutdown can find and end them instead of leaving them behind."""
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
+        flag = 1 if on else 0
+        return (
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, flag) == 0
+        )
     except Exception:
         return False
 
@@ -106,3 +109,41 @@ def end_tree(pid: int, *, grace: float, include_root: bool = True) -> None:
             signal_quietly(p, signal.SIGKILL, group=True)
             signal_quietly(p, signal.SIGKILL)
     reap()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes whose process group is pgid."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            members.append(int(entry.name))
+    return members
+
+
+def environ_has(pid: int, *entries: str) -> bool:
+    """True when every NAME=value entry is in the process's initial environment.
+
+    This is how a process is told apart from an unrelated one that reuses its
+    pid (Kudu finds a job's processes by its WEBSITE_*_JOB_RUNNING_* marker).
+    """
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = set(f.read().split(b"\0"))
+    except OSError:
+        return False
+    return all(entry.encode() in environ for entry in entries)
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []

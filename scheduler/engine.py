@@ -51,11 +51,13 @@ def armed_jobs():
     return jobs
 
 
-def engine_step(now: datetime) -> bool:
+def engine_step(now: datetime) -> int:
+    """One pass; returns how many jobs fired and attempts went to the queue. A
+    full batch (>= BATCH) means more may be due: call again at once."""
     fired = fire_due_jobs(now)
     dispatched = dispatch_due_attempts(now)
     resend_unclaimed()
-    return fired + dispatched >= BATCH
+    return fired + dispatched
 
 
 def resend_unclaimed() -> int:

@@ -11,12 +11,13 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from scheduler.clock import clock_now, clock_refresh
-from scheduler.engine import engine_step, next_wake
+from scheduler.engine import BATCH, engine_step, next_wake
 
 log = logging.getLogger("scheduler.engine")
 # The loop sleeps until the next due instant but never longer than this, so a
-# job created or changed elsewhere (or a clock move) is seen within it.
-MAX_SLEEP = 1.0
+# job created or changed elsewhere (or a clock move) is seen within it; due
+# times themselves are met to the millisecond by sleeping until them.
+MAX_SLEEP = 0.5
 
 
 class Command(BaseCommand):
@@ -27,12 +28,14 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write("Scheduler engine running; Ctrl-C stops it.")
-        errors, minute = 0, time.monotonic()
+        fired, errors, minute = 0, 0, time.monotonic()
         while not stop.is_set():
             try:
                 clock_refresh()
                 now = clock_now()
-                if engine_step(now):
+                done = engine_step(now)
+                fired += done
+                if done >= BATCH:
                     continue
                 wake = next_wake(now)
             except Exception:  # the database went away: log, back off, go on
@@ -44,6 +47,8 @@ class Command(BaseCommand):
             delay = MAX_SLEEP if wake is None else (wake - clock_now()).total_seconds()
             stop.wait(min(max(delay, 0.0), MAX_SLEEP))
             if time.monotonic() - minute >= 60:
-                log.info("engine alive; %d step errors in the last minute", errors)
-                errors, minute = 0, time.monotonic()
+                log.info(
+                    "last minute: %d fired or dispatched, %d step errors", fired, errors
+                )
+                fired, errors, minute = 0, 0, time.monotonic()
         self.stdout.write("Scheduler engine stopped.")

@@ -1,0 +1,318 @@
+"""Proof under faults: every due second fires exactly once, across engines and crashes.
+
+Black-box, on the real servers: engines (`manage.py runscheduler`) and a queue
+cluster are real processes sharing one PostgreSQL database and Redis; per-second
+schedules call an HTTP endpoint in this test, which counts each call.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from jobs.processes import become_subreaper
+from tests.instance import (
+    BASE_DIR,
+    MANAGE,
+    instance_env,
+    postgres_database,
+    require_services,
+)
+
+pytestmark = pytest.mark.services
+
+SCHEDULES = 20
+SETUP = """
+from datetime import timedelta
+from scheduler.clock import clock_now
+from scheduler.models import Job, JobCollection
+from scheduler.ncrontab import cron_next
+now = clock_now()
+c = JobCollection.objects.create(subscription_id="s", resource_group="rg", name="c",
+                                 sku="P20Premium", max_job_count=1000, created_at=now)
+first = cron_next("* * * * * *", after=now + timedelta(seconds={lead}))
+for i in range({count}):
+    Job.objects.create(
+        collection=c, name=f"j{{i}}", cron="* * * * * *", created_at=now,
+        next_fire_at=first,
+        action={{"type": "Http", "retryPolicy": {{"retryType": "None"}},
+                 "request": {{"uri": f"{url}/j{{i}}", "method": "GET",
+                             "headers": {{}}}}}},
+    )
+print(first.isoformat())
+"""
+
+
+class Counting:
+    """An HTTP endpoint counting calls per path (one path per schedule)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        lock = threading.Lock()
+        calls = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                with lock:
+                    calls[self.path] += 1
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def counting():
+    server = Counting()
+    yield server
+    server.close()
+
+
+def env_for(db_url: str, root, queue: str, **extra: str) -> dict[str, str]:
+    return instance_env(
+        DATABASE_URL=db_url,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        WEBJOBS_QUEUE_NAME=queue,
+        WEBJOBS_ROOT=str(root),
+        SCHEDULER_HISTORY_SIZE="100000",
+        SCHEDULER_RESEND_AFTER="3",
+        Q_WORKERS="4",
+        **extra,
+    )
+
+
+def create_schedules(env: dict[str, str], url: str, lead: int = 3) -> datetime:
+    script = SETUP.format(lead=lead, count=SCHEDULES, url=url)
+    out = subprocess.run(
+        [*MANAGE, "shell", "-c", script],
+        env=env,
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return datetime.fromisoformat(out.strip().splitlines()[-1])
+
+
+def wait_drained(env: dict[str, str], timeout: float = 60) -> None:
+    script = (
+        "from scheduler.models import Attempt; "
+        "print(Attempt.objects.exclude(status='Done').count())"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            [*MANAGE, "shell", "-c", script],
+            env=env,
+            cwd=BASE_DIR,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        if out.strip().splitlines()[-1] == "0":
+            return
+        time.sleep(1)
+    detail = subprocess.run(
+        [
+            *MANAGE,
+            "shell",
+            "-c",
+            "from scheduler.models import Attempt; from django.db.models import Count; "
+            "print(list(Attempt.objects.values_list('status').annotate(Count('id'))))",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    ).stdout
+    raise AssertionError(f"attempts still queued after the engines stopped: {detail}")
+
+
+def attempts(env: dict[str, str]) -> list[tuple[str, str, int]]:
+    script = (
+        "from scheduler.models import Attempt, JobHistory\n"
+        "from django.db.models import Count\n"
+        "h = {(r['job__name'], r['expected_execution_time']): r['n'] for r in "
+        "JobHistory.objects.values('job__name', 'expected_execution_time')"
+        ".annotate(n=Count('id'))}\n"
+        "for a in Attempt.objects.select_related('job'):\n"
+        "    print('ROW', a.job.name, a.expected_time.isoformat(), "
+        "h.get((a.job.name, a.expected_time), 0))\n"
+    )
+    out = subprocess.run(
+        [*MANAGE, "shell", "-c", script],
+        env=env,
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows = []
+    for line in out.splitlines():
+        if line.startswith("ROW "):
+            _, name, when, executed = line.split()
+            rows.append((name, when, int(executed)))
+    return rows
+
+
+def check_exactly_once(rows, counting: Counting, first: datetime, last: datetime):
+    """Every due second in [first, last] of every schedule: one attempt, one call."""
+    seen = Counter((name, when) for name, when, _ in rows)
+    assert max(seen.values()) == 1  # one Occurrence per job and due time
+    executed = {(name, when): n for name, when, n in rows}
+    duplicates = {k: n for k, n in executed.items() if n > 1}
+    assert duplicates == {}, f"actions executed twice: {list(duplicates)[:5]}"
+    second = first
+    missed = []
+    while second <= last:
+        for i in range(SCHEDULES):
+            if executed.get((f"j{i}", second.isoformat()), 0) != 1:
+                missed.append((f"j{i}", second.isoformat()))
+        second += timedelta(seconds=1)
+    assert missed == [], f"{len(missed)} due seconds not executed once: {missed[:5]}"
+    per_job = Counter(name for name, _, n in rows if n)
+    for i in range(SCHEDULES):
+        assert counting.calls[f"/j{i}"] == per_job[f"j{i}"], (
+            "an HTTP call per execution"
+        )
+
+
+def run_engines(processes, env, tmp_path, count: int):
+    return [
+        processes.start([*MANAGE, "runscheduler"], env, log=tmp_path / f"engine{i}.log")
+        for i in range(count)
+    ]
+
+
+def test_three_engines_with_kill_9_fire_every_second_exactly_once(
+    processes, tmp_path, counting
+):
+    require_services()
+    duration = float(os.environ.get("FAULT_TEST_SECONDS", "120"))
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    with postgres_database() as db_url:
+        env = env_for(db_url, tmp_path, queue)
+        first = create_schedules(env, counting.url)
+        processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
+        engines = run_engines(processes, env, tmp_path, 3)
+        rng = random.Random(7)
+        kills = 0
+        end = time.monotonic() + duration
+        while time.monotonic() < end:
+            time.sleep(rng.uniform(2.0, 5.0))
+            victim = rng.randrange(len(engines))
+            os.kill(engines[victim].pid, signal.SIGKILL)
+            engines[victim].wait()
+            processes.procs.remove(engines[victim])
+            kills += 1
+            time.sleep(rng.uniform(0.0, 1.5))
+            engines[victim] = processes.start(
+                [*MANAGE, "runscheduler"], env, log=tmp_path / f"engine-r{kills}.log"
+            )
+        last = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+        for engine in engines:
+            processes.stop(engine)
+        wait_drained(env)
+        rows = attempts(env)
+        assert kills >= duration / 6
+        check_exactly_once(rows, counting, first, last)
+
+
+def test_a_redis_restart_loses_no_fire(processes, tmp_path, counting):
+    require_services()
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    with postgres_database() as db_url:
+        env = env_for(db_url, tmp_path, queue)
+        first = create_schedules(env, counting.url)
+        processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
+        engines = run_engines(processes, env, tmp_path, 2)
+        time.sleep(8)
+        restart_redis()
+        time.sleep(15)
+        last = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+        for engine in engines:
+            processes.stop(engine)
+        wait_drained(env)
+        check_exactly_once(attempts(env), counting, first, last)
+
+
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]  # as this machine starts it (its env page)
+
+
+def restart_redis() -> None:
+    """Stop Redis (it keeps nothing on disk: queued messages are gone) and start
+    it again the way this machine starts it."""
+    subprocess.run(
+        ["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True
+    )
+    time.sleep(2)
+    # The daemon must not become this test process's child (pytest is a
+    # subreaper), or the end-of-session cleanup would stop the machine's Redis.
+    become_subreaper(False)
+    try:
+        subprocess.run(REDIS_START, check=True)
+    finally:
+        become_subreaper(True)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "ping"], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, "Redis did not come back"
+        time.sleep(0.2)
+
+
+def test_two_engines_on_sqlite_fire_exactly_once(processes, tmp_path, counting):
+    """The embedded default: SQLite serialises the engines' claims (no SKIP
+    LOCKED there), and the ORM broker enqueues in the claim's transaction."""
+    env = instance_env(
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        WEBJOBS_ROOT=str(tmp_path),
+        SCHEDULER_HISTORY_SIZE="100000",
+        Q_WORKERS="4",
+    )
+    env.pop("REDIS_URL", None)
+    subprocess.run([*MANAGE, "migrate", "-v0"], env=env, cwd=BASE_DIR, check=True)
+    first = create_schedules(env, counting.url)
+    processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
+    engines = run_engines(processes, env, tmp_path, 2)
+    time.sleep(15)
+    last = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+    for engine in engines:
+        processes.stop(engine)
+    wait_drained(env)
+    check_exactly_once(attempts(env), counting, first, last)
