@@ -51,7 +51,8 @@ def clock_refresh() -> None:
 
 def clock_now() -> datetime:
     """The emulated current instant, an aware UTC datetime."""
-    return datetime.now(UTC) + timedelta(seconds=clock_offset())
+    offset = clock_offset()  # first: reading it may take a query
+    return datetime.now(UTC) + timedelta(seconds=offset)
 
 
 ERR_CLOCK_FORMAT = "{value!r} is not an ISO 8601 instant like 2030-01-31T23:59:00Z."
