@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ run: $(VENV)/.installed
 	$(PY) manage.py runinstance
 
 ## Set up and run the tests.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The portal's browser tests drive Debian's Chromium (Playwright's own browser
+# download cannot work here). Installed when missing and we may; otherwise those
+# tests skip with the reason, or fail under REQUIRE_SERVICES=1 (CI).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  >/dev/null 2>&1 || echo "note: could not install chromium; browser tests will skip"; }
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
