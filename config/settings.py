@@ -145,6 +145,9 @@ REST_FRAMEWORK = {
 WEBJOBS_HISTORY_SIZE = env_int("WEBJOBS_HISTORY_SIZE", 30, minimum=1)
 WEBJOBS_IDLE_TIMEOUT = env_float("WEBJOBS_IDLE_TIMEOUT", 120.0, minimum=0)
 WEBJOBS_RESTART_TIME = env_float("WEBJOBS_RESTART_TIME", 60.0, minimum=0)
+# Continuous jobs: an instance whose host has not heartbeated for this long is gone;
+# its singleton leases lapse and its statuses are no longer shown (jobs/host.py).
+WEBJOBS_LEASE_TIME = env_float("WEBJOBS_LEASE_TIME", 15.0, minimum=1)
 WEBJOBS_STOPPED = env_bool("WEBJOBS_STOPPED", False)
 WEBJOBS_DISABLE_SCHEDULE = env_bool("WEBJOBS_DISABLE_SCHEDULE", False)
 # Limits on untrusted uploads (bytes / entries).

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from history.services import RunConflict, RunRequestError, run_request
 from jobs import selectors
-from jobs.models import WebJob
+from jobs.models import InstanceStatus, WebJob
 from jobs.packaging import PackageError, validate_name
-from jobs.services import upload_spool, webjob_delete, webjob_deploy
+from jobs.services import (
+    upload_spool,
+    webjob_delete,
+    webjob_deploy,
+    webjob_start,
+    webjob_stop,
+)
 
 
 class WebJobAddForm(forms.ModelForm):
@@ -30,7 +38,10 @@ class WebJobAddForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].label = "How to run"
-        self.fields["kind"].choices = [("triggered", "On demand (triggered)")]
+        self.fields["kind"].choices = [
+            ("triggered", "On demand (triggered)"),
+            ("continuous", "Continuous"),
+        ]
         if self.instance.pk:
             self.fields["name"].disabled = True
             self.fields["kind"].disabled = True
@@ -71,7 +82,12 @@ class WebJobAdmin(admin.ModelAdmin):
     form = WebJobAddForm
     list_display = ["name", "type_display", "status", "latest_run", "logs"]
     search_fields = ["name"]
-    actions = ["run_selected", "delete_selected_jobs"]
+    actions = [
+        "run_selected",
+        "start_selected",
+        "stop_selected",
+        "delete_selected_jobs",
+    ]
     readonly_fields = [
         "run_command",
         "script_host",
@@ -80,6 +96,7 @@ class WebJobAdmin(admin.ModelAdmin):
         "deployed_at",
         "deployed_by",
         "recent_runs",
+        "instances",
     ]
 
     def get_form(self, request, obj=None, **kwargs):
@@ -90,7 +107,31 @@ class WebJobAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "kind", "package"]
-        return ["name", "kind", "package", *self.readonly_fields]
+        hidden = "recent_runs" if obj.kind == WebJob.Kind.CONTINUOUS else "instances"
+        shown = [f for f in self.readonly_fields if f != hidden]
+        return ["name", "kind", "package", *shown]
+
+    def get_queryset(self, request):
+        # The live instances' statuses of every job on the page, in one query.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "instance_statuses",
+                    queryset=InstanceStatus.objects.filter(
+                        instance_id__in=selectors.live_instances().values("instance_id")
+                    ),
+                    to_attr="live_statuses",
+                )
+            )
+        )
+
+    def _instance_statuses(self, obj: WebJob) -> list[tuple[str, str]]:
+        rows = getattr(obj, "live_statuses", None)
+        if rows is None:
+            return selectors.instance_statuses([obj])[obj.pk]
+        return [(row.instance_id, row.status) for row in rows]
 
     def save_model(self, request, obj, form, change) -> None:
         obj.pk = form.deployed.pk  # webjob_deploy already saved it
@@ -117,11 +158,30 @@ class WebJobAdmin(admin.ModelAdmin):
             return format_html(
                 '<span style="color:#ba2121">Error: {}</span>', obj.error
             )
+        if obj.kind == WebJob.Kind.CONTINUOUS:
+            _, detailed = selectors.continuous_status(obj, self._instance_statuses(obj))
+            return format_html_join(
+                mark_safe("<br>"), "{}", ((line,) for line in detailed.splitlines())
+            )
         latest = self._latest(obj)
         return selectors.run_status(latest) if latest else "Ready"
 
+    @admin.display(description="Status on each instance")
+    def instances(self, obj: WebJob) -> str:
+        _, detailed = selectors.continuous_status(obj, self._instance_statuses(obj))
+        state = "Stopped (until started)" if obj.is_stopped else "Started"
+        return format_html(
+            "{}<br>{}",
+            state,
+            format_html_join(
+                mark_safe("<br>"), "{}", ((line,) for line in detailed.splitlines())
+            ),
+        )
+
     @admin.display(description="Latest run")
     def latest_run(self, obj: WebJob) -> str:
+        if obj.kind == WebJob.Kind.CONTINUOUS:
+            return "-"
         latest = self._latest(obj)
         if latest is None:
             return "-"
@@ -134,6 +194,8 @@ class WebJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Logs")
     def logs(self, obj: WebJob) -> str:
+        if obj.kind == WebJob.Kind.CONTINUOUS:
+            return format_html('<a href="{}">Logs</a>', selectors.job_log_path(obj))
         url = reverse("admin:history_run_changelist") + f"?job__id__exact={obj.pk}"
         return format_html('<a href="{}">Logs</a>', url)
 
@@ -163,6 +225,31 @@ class WebJobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{job.name}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{job.name}: run {run.run_id} started.")
+
+    @admin.action(
+        description="Start selected continuous WebJobs", permissions=["change"]
+    )
+    def start_selected(self, request, queryset) -> None:
+        self._set_state(request, queryset, webjob_start, "started")
+
+    @admin.action(
+        description="Stop selected continuous WebJobs", permissions=["change"]
+    )
+    def stop_selected(self, request, queryset) -> None:
+        self._set_state(request, queryset, webjob_stop, "stopped")
+
+    def _set_state(self, request, queryset, service, done: str) -> None:
+        for job in queryset:
+            if job.kind != WebJob.Kind.CONTINUOUS:
+                self.message_user(
+                    request,
+                    f"{job.name}: only continuous WebJobs are started and stopped; "
+                    "run a triggered one.",
+                    messages.WARNING,
+                )
+                continue
+            service(job=job)
+            self.message_user(request, f"{job.name}: {done}.")
 
     @admin.action(description="Delete selected WebJobs (with their history)")
     def delete_selected_jobs(self, request, queryset) -> None:

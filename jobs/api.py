@@ -1,4 +1,4 @@
-"""Kudu's WebJobs REST API (triggered jobs; continuous jobs come with their issue).
+"""Kudu's WebJobs REST API: triggered and continuous jobs.
 
 Same routes, verbs, status codes and JSON names as Kudu. Kudu's error bodies are
 plain text, and so are ours.
@@ -25,12 +25,23 @@ from jobs.services import (
     webjob_deploy,
     webjob_get,
     webjob_settings_put,
+    webjob_start,
+    webjob_stop,
 )
 
 ERR_NO_DISPOSITION = "Missing Content-Disposition header."
 ERR_SETTINGS_BODY = "The settings body must be a JSON object: {detail}"
 ERR_UNKNOWN_RUN = "No run {run_id!r} of WebJob {name!r}."
+ERR_NO_LOG = "No {filename} for continuous WebJob {name!r} yet."
 TRIGGERED = WebJob.Kind.TRIGGERED
+CONTINUOUS = WebJob.Kind.CONTINUOUS
+# Files of a continuous job's data folder served at Kudu's VFS paths.
+CONTINUOUS_LOGS = (
+    "job_log.txt",
+    "job_prev_log.txt",
+    "output_log.txt",
+    "output_prev_log.txt",
+)
 
 _FILENAME_RE = re.compile(r"""filename\*?=(?:UTF-8'')?("([^"]*)"|[^;]+)""", re.I)
 
@@ -77,6 +88,7 @@ class WebJobList(KuduView):
                 selectors.job_json(job, base=base, latest=latest)
                 for job, latest in selectors.webjob_list(kind=TRIGGERED)
             ]
+            + selectors.continuous_list(base=base)
         )
 
 
@@ -92,13 +104,15 @@ class TriggeredList(KuduView):
 
 
 class TriggeredDetail(KuduView):
-    def get(self, request, name: str):
-        job = webjob_get(name=name, kind=self.kind)
+    def render(self, request, job: WebJob) -> Response:
         return Response(
             selectors.job_json(
                 job, base=base_url(request), latest=selectors.webjob_latest_run(job)
             )
         )
+
+    def get(self, request, name: str):
+        return self.render(request, webjob_get(name=name, kind=self.kind))
 
     def put(self, request, name: str):
         filename = parse_disposition(request.headers.get("Content-Disposition", ""))
@@ -118,11 +132,7 @@ class TriggeredDetail(KuduView):
             )
         finally:
             upload.unlink(missing_ok=True)
-        return Response(
-            selectors.job_json(
-                job, base=base_url(request), latest=selectors.webjob_latest_run(job)
-            )
-        )
+        return self.render(request, job)
 
     def delete(self, request, name: str):
         webjob_delete(name=name, kind=self.kind)  # unknown: silent 200, as Kudu
@@ -192,5 +202,60 @@ class OutputLog(KuduView):
         if request.query_params.get("download"):
             response["Content-Disposition"] = (
                 f'attachment; filename="{job.name}-{run.run_id}-output_log.txt"'
+            )
+        return response
+
+
+# --- continuous jobs ---------------------------------------------------------------
+
+
+class ContinuousList(KuduView):
+    kind = CONTINUOUS
+
+    def get(self, request):
+        return Response(selectors.continuous_list(base=base_url(request)))
+
+
+class ContinuousDetail(TriggeredDetail):
+    """GET / PUT (deploy) / DELETE, as for triggered jobs."""
+
+    kind = CONTINUOUS
+
+    def render(self, request, job: WebJob) -> Response:
+        return Response(selectors.continuous_json(job, base=base_url(request)))
+
+
+class ContinuousStart(KuduView):
+    """POST .../start: 200, empty body; a triggered or unknown job is 404 (Kudu)."""
+
+    kind = CONTINUOUS
+
+    def post(self, request, name: str):
+        webjob_start(job=webjob_get(name=name, kind=self.kind))
+        return HttpResponse(status=200)
+
+
+class ContinuousStop(KuduView):
+    kind = CONTINUOUS
+
+    def post(self, request, name: str):
+        webjob_stop(job=webjob_get(name=name, kind=self.kind))
+        return HttpResponse(status=200)
+
+
+class ContinuousLog(KuduView):
+    """job_log.txt (and its siblings) at the path of Kudu's VFS URL."""
+
+    def get(self, request, name: str, filename: str):
+        job = webjob_get(name=name, kind=CONTINUOUS)
+        path = job.data_dir / filename
+        if filename not in CONTINUOUS_LOGS or not path.is_file():
+            return text(ERR_NO_LOG.format(filename=filename, name=name), 404)
+        response = FileResponse(
+            open(path, "rb"), content_type="text/plain; charset=utf-8"
+        )
+        if request.query_params.get("download"):
+            response["Content-Disposition"] = (
+                f'attachment; filename="{job.name}-{filename}"'
             )
         return response

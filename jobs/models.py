@@ -23,6 +23,13 @@ class WebJob(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     deployed_at = models.DateTimeField()
     deployed_by = models.CharField(max_length=150, blank=True, default="")
+    # Continuous jobs: the desired state set by start/stop (Kudu's disable.job),
+    # read by every instance's host (jobs/host.py), so it survives restarts.
+    is_stopped = models.BooleanField(default=False)
+    # Bumped by every deploy and settings change. The hosts compare it with the
+    # revision their process runs and restart the job when it moved: one counter
+    # reaches every instance, where a consumed "restart" row would reach only one.
+    revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = "WebJob"
@@ -65,6 +72,64 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.instance_id[:6]
+
+
+class ContinuousStatus(models.TextChoices):
+    """Kudu's per-instance statuses of a continuous job (its status_{inst6} file)."""
+
+    INITIALIZING = "Initializing"  # no status reported yet (shown, never stored)
+    STARTING = "Starting"
+    RUNNING = "Running"
+    PENDING_RESTART = "PendingRestart"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    DISABLING = "Disabling"  # /stop was asked; the host has not reacted yet
+    INACTIVE_INSTANCE = "InactiveInstance"  # a singleton running elsewhere
+
+
+class InstanceStatus(models.Model):
+    """A continuous job's status on one instance, written by that instance's host.
+
+    `pid` is the job's process, which leads its own process group (so it is the
+    group id too): a host restarted after a kill -9 ends what is left of that
+    group before it starts the job again (jobs/host.py, orphan cleanup).
+    """
+
+    job = models.ForeignKey(
+        WebJob, on_delete=models.CASCADE, related_name="instance_statuses"
+    )
+    instance_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=ContinuousStatus.choices)
+    pid = models.IntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=0)  # the package it runs
+    updated_at = models.DateTimeField()  # emulator clock: shown to users
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "instance_id"], name="instancestatus_job_instance"
+            )
+        ]
+        ordering = ["job", "instance_id"]
+
+    def __str__(self) -> str:
+        return f"{self.job.name} on {self.instance_id[:6]}: {self.status}"
+
+
+class SingletonLease(models.Model):
+    """Which instance may run an `is_singleton` continuous job (Kudu's
+    singleton.job.lock). Taken and renewed by a conditional UPDATE; it lapses at
+    `expires_at` (database time, so hosts with skewed clocks agree) when its
+    holder stops renewing, e.g. after a kill -9."""
+
+    job = models.OneToOneField(
+        WebJob, on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    holder = models.CharField(max_length=64, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.job.name}: {self.holder[:6] or '-'}"
 
 
 class ApiToken(models.Model):

@@ -141,6 +141,26 @@ def environ_has(pid: int, *entries: str) -> bool:
     return all(entry.encode() in environ for entry in entries)
 
 
+def environ_search(prefix: str, *entries: str) -> list[int]:
+    """Live processes with a variable starting with `prefix` and every entry."""
+    found = []
+    wanted = [e.encode() for e in entries]
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if all(w in environ for w in wanted) and any(
+            e.startswith(prefix.encode()) for e in environ
+        ):
+            if alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def cmdline(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:

@@ -93,6 +93,15 @@ def run_launch(run_pk: int) -> str:
         / job.name
         / uuid.uuid4().hex[:12]
     )
+    shutdown_file = (
+        settings.WEBJOBS_ROOT
+        / "temp"
+        / "JobsShutdown"
+        / job.kind
+        / job.name
+        / uuid.uuid4().hex[:12]
+    )
+    shutdown_file.parent.mkdir(parents=True, exist_ok=True)  # jobs may watch it
     spec = {
         "run_pk": run.pk,
         "run_id": run.run_id,
@@ -110,7 +119,10 @@ def run_launch(run_pk: int) -> str:
             Path(job.run_command).name,
             *shlex.split(run.arguments),
         ],
-        "env": _job_env(job=job, run=run, work_root=work_root),
+        "env": _job_env(
+            job=job, run=run, work_root=work_root, shutdown_file=shutdown_file
+        ),
+        "shutdown_file": str(shutdown_file),
         "idle_timeout": settings.WEBJOBS_IDLE_TIMEOUT,
         "max_log_bytes": settings.WEBJOBS_MAX_LOG_BYTES,
         "stopping_wait_time": job_settings.stopping_wait_time(job.kind),
@@ -188,7 +200,7 @@ def _detach_inherited_state(log_path: Path) -> None:
     os.close(null)
 
 
-def _job_env(*, job, run, work_root: Path) -> dict[str, str]:
+def _job_env(*, job, run, work_root: Path, shutdown_file: Path) -> dict[str, str]:
     """Kudu's environment: app settings, then the WEBJOBS_* variables."""
     from django.conf import settings
 
@@ -205,6 +217,9 @@ def _job_env(*, job, run, work_root: Path) -> dict[str, str]:
             "WEBJOBS_SCHEDULED_TIME": (
                 run.scheduled_time.isoformat() if run.scheduled_time else ""
             ),
+            # Kudu sets it for continuous jobs only; an abort here writes it too,
+            # so one graceful-stop idiom works for both kinds (docs/behaviour.md).
+            "WEBJOBS_SHUTDOWN_FILE": str(shutdown_file),
             f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
             "WEBROOT_PATH": str(settings.WEBJOBS_ROOT / "site" / "wwwroot"),
             "WEBSITE_INSTANCE_ID": settings.WEBSITE_INSTANCE_ID,
@@ -367,7 +382,14 @@ class Monitor:
             )
 
     def _stop_gracefully(self) -> None:
+        """Shutdown file (as for continuous jobs), SIGTERM, wait, then kill."""
         assert self.proc is not None
+        shutdown_file = Path(self.spec["shutdown_file"])
+        try:
+            shutdown_file.parent.mkdir(parents=True, exist_ok=True)
+            shutdown_file.write_text(datetime.now(UTC).isoformat())
+        except OSError:
+            pass  # SIGTERM still reaches the job
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -387,6 +409,7 @@ class Monitor:
 
     def close(self) -> None:
         self.log.close()
+        Path(self.spec["shutdown_file"]).unlink(missing_ok=True)
         if not self.spec["in_place"]:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Prefetch
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from history.kudu import iso_utc, timespan
 from history.models import Run, RunStatus
 from history.services import run_is_stale
-from jobs.models import WebJob
+from jobs.continuous import INITIALIZING, summarize
+from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
 from scheduler.clock import clock_now
 
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
@@ -75,7 +80,11 @@ def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
 
 
 def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
-    """Jobs with their newest run, in two queries (history is capped per job)."""
+    """Jobs with their newest run, in two queries (history is capped per job).
+
+    Ordered by kind then name: triggered jobs first, then continuous, as Kudu's
+    /api/webjobs lists them.
+    """
     jobs = WebJob.objects.all()
     if kind:
         jobs = jobs.filter(kind=kind)
@@ -83,6 +92,84 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
         Prefetch("runs", queryset=Run.objects.order_by("-run_id"), to_attr="_runs")
     )
     return [(job, job._runs[0] if job._runs else None) for job in jobs]
+
+
+def webjob_json(job: WebJob, *, base: str, latest: Run | None = None) -> dict:
+    """Kudu's JSON of a job of either kind."""
+    if job.kind == WebJob.Kind.CONTINUOUS:
+        return continuous_json(job, base=base)
+    return job_json(job, base=base, latest=latest)
+
+
+# --- continuous jobs -------------------------------------------------------------
+
+
+def live_instances():
+    """Instances whose host heartbeated within WEBJOBS_LEASE_TIME (database time,
+    as the hosts write it): a host that died no longer shows in statuses."""
+    return Instance.objects.filter(
+        heartbeat_at__gte=Now() - timedelta(seconds=settings.WEBJOBS_LEASE_TIME)
+    )
+
+
+def instance_statuses(jobs: list[WebJob]) -> dict[int, list[tuple[str, str]]]:
+    """(instance id, status) per job, live instances only, in one query."""
+    rows = InstanceStatus.objects.filter(
+        job__in=jobs, instance_id__in=live_instances().values("instance_id")
+    ).values_list("job_id", "instance_id", "status")
+    found: dict[int, list[tuple[str, str]]] = {job.pk: [] for job in jobs}
+    for job_id, instance_id, status in rows:
+        found[job_id].append((instance_id, status))
+    return found
+
+
+def continuous_status(
+    job: WebJob, statuses: list[tuple[str, str]] | None = None
+) -> tuple[str, str]:
+    """Kudu's `status` and `detailed_status` of a continuous job.
+
+    With no live instance reporting, Kudu shows the local instance as
+    Initializing; a job stopped on purpose (or WEBJOBS_STOPPED) shows Stopped.
+    """
+    if statuses is None:
+        statuses = instance_statuses([job])[job.pk]
+    fallback = (
+        ContinuousStatus.STOPPED
+        if job.is_stopped or settings.WEBJOBS_STOPPED
+        else INITIALIZING
+    )
+    return summarize(
+        statuses, local_instance=settings.WEBSITE_INSTANCE_ID, fallback=fallback
+    )
+
+
+def continuous_json(
+    job: WebJob, *, base: str, statuses: list[tuple[str, str]] | None = None
+) -> dict:
+    status, detailed = continuous_status(job, statuses)
+    return {
+        "status": status,
+        "detailed_status": detailed,
+        "log_url": f"{base}{job_log_path(job)}",
+        "name": job.name,
+        "run_command": job.run_command,
+        "url": f"{base}/api/continuouswebjobs/{job.name}",
+        "extra_info_url": f"{base}/azurejobs/#/jobs/continuous/{job.name}",
+        "type": job.kind,
+        "error": job.error or None,
+        "using_sdk": (job.data_dir / "webjobssdk.marker").exists(),
+        "settings": job.settings or {},
+    }
+
+
+def continuous_list(*, base: str) -> list[dict]:
+    jobs = list(WebJob.objects.filter(kind=WebJob.Kind.CONTINUOUS))
+    statuses = instance_statuses(jobs)
+    return [continuous_json(j, base=base, statuses=statuses[j.pk]) for j in jobs]
+
+
+def job_log_path(job: WebJob, filename: str = "job_log.txt") -> str:
+    return f"/vfs/data/jobs/continuous/{job.name}/{filename}"
 
 
 def webjob_latest_run(job: WebJob) -> Run | None:

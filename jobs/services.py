@@ -8,13 +8,16 @@ import shutil
 import tempfile
 import uuid
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
 
-from jobs.models import WebJob
+from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
 from jobs.packaging import (
     ERR_EMPTY,
     ERR_NOT_ZIP,
@@ -35,6 +38,8 @@ from jobs.runtimes import resolve_runtime
 from scheduler.clock import clock_now
 
 ERR_UNKNOWN_JOB = "No {kind} WebJob named {name!r}."
+# Kudu's marker of a stopped continuous job, in its folder; mirrored from the row.
+DISABLE_FILE = "disable.job"
 
 
 class JobNotFound(LookupError):
@@ -115,6 +120,10 @@ def webjob_deploy(
             job.settings = job_settings.raw
             job.deployed_at = clock_now()
             job.deployed_by = deployed_by
+            # Kudu replaces the whole folder, so a redeploy drops disable.job and
+            # starts a stopped continuous job, unless the package brings its own.
+            job.is_stopped = (staging / DISABLE_FILE).exists()
+            job.revision = (job.revision or 0) + 1  # hosts restart the job
             job.save()
             _swap_into_place(staging, job.package_dir)
             from jobs.hooks import webjob_deployed
@@ -202,9 +211,51 @@ def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
         json.dump(job_settings.raw, f, indent=2)
     with transaction.atomic():
         job.settings = job_settings.raw
-        job.save(update_fields=["settings"])
+        # Kudu restarts a continuous job when any file of it changes.
+        job.revision = F("revision") + 1
+        job.save(update_fields=["settings", "revision"])
+        job.refresh_from_db(fields=["revision"])
         os.replace(tmp, target)
         from jobs.hooks import webjob_deployed
 
         webjob_deployed(job)
     return job
+
+
+def webjob_start(*, job: WebJob) -> None:
+    """Start a continuous job: the desired state every instance's host follows.
+
+    Kudu's /start deletes disable.job; the row is what the hosts read, the file
+    is kept in step for anyone looking at the folder.
+    """
+    _require_continuous(job)
+    WebJob.objects.filter(pk=job.pk).update(is_stopped=False)
+    (job.package_dir / DISABLE_FILE).unlink(missing_ok=True)
+    job.is_stopped = False
+
+
+def webjob_stop(*, job: WebJob) -> None:
+    """Stop a continuous job on every instance, and keep it stopped across restarts.
+
+    Kudu's /stop writes disable.job and reports `Disabling` until the runner
+    reacts; so do the live instances' rows here, until their hosts take over.
+    """
+    _require_continuous(job)
+    with transaction.atomic():
+        WebJob.objects.filter(pk=job.pk).update(is_stopped=True)
+        live = Instance.objects.filter(
+            heartbeat_at__gte=Now() - timedelta(seconds=settings.WEBJOBS_LEASE_TIME)
+        ).values("instance_id")
+        InstanceStatus.objects.filter(
+            job=job,
+            instance_id__in=live,
+            status__in=[ContinuousStatus.STARTING, ContinuousStatus.RUNNING],
+        ).update(status=ContinuousStatus.DISABLING, updated_at=clock_now())
+    if job.package_dir.is_dir():
+        (job.package_dir / DISABLE_FILE).write_text("", encoding="utf-8")
+    job.is_stopped = True
+
+
+def _require_continuous(job: WebJob) -> None:
+    if job.kind != WebJob.Kind.CONTINUOUS:  # Kudu: not a continuous job -> 404
+        raise JobNotFound(ERR_UNKNOWN_JOB.format(kind="continuous", name=job.name))

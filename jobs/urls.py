@@ -10,6 +10,12 @@ _TRIGGERED_PREFIXES = (
     "jobs/triggered",
     "api/jobs/triggered",
 )
+_CONTINUOUS_PREFIXES = (
+    "api/continuouswebjobs",
+    "api/continuousjobs",
+    "jobs/continuous",
+    "api/jobs/continuous",
+)
 
 urlpatterns = [
     path("api/webjobs", api.WebJobList.as_view(), name="webjobs"),
@@ -19,6 +25,11 @@ urlpatterns = [
         "vfs/data/jobs/<str:kind>/<str:name>/<str:run_id>/output_log.txt",
         api.OutputLog.as_view(),
         name="output-log",
+    ),
+    path(
+        "vfs/data/jobs/continuous/<str:name>/<str:filename>",
+        api.ContinuousLog.as_view(),
+        name="continuous-log",
     ),
 ]
 for prefix in _TRIGGERED_PREFIXES:
@@ -32,4 +43,15 @@ for prefix in _TRIGGERED_PREFIXES:
             api.TriggeredRunDetail.as_view(),
         ),
         path(f"{prefix}/<str:name>/settings", api.JobSettingsView.as_view()),
+    ]
+for prefix in _CONTINUOUS_PREFIXES:
+    urlpatterns += [
+        path(prefix, api.ContinuousList.as_view()),
+        path(f"{prefix}/<str:name>", api.ContinuousDetail.as_view()),
+        path(f"{prefix}/<str:name>/start", api.ContinuousStart.as_view()),
+        path(f"{prefix}/<str:name>/stop", api.ContinuousStop.as_view()),
+        path(
+            f"{prefix}/<str:name>/settings",
+            api.JobSettingsView.as_view(kind=api.CONTINUOUS),
+        ),
     ]

@@ -1,5 +1,5 @@
-"""One instance of the emulator: web server, queue cluster and scheduling engine
-(and, when it lands, the continuous-jobs host), started and stopped together."""
+"""One instance of the emulator: web server, queue cluster, scheduling engine and
+the continuous-jobs host, started and stopped together."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ STOP_GRACE = float(os.environ.get("WEBJOBS_SHUTDOWN_GRACE", "35"))
 
 class Command(BaseCommand):
     help = (
-        "Run one emulator instance: gunicorn + django-q2 cluster, until Ctrl-C/SIGTERM."
+        "Run one emulator instance: gunicorn, django-q2 cluster, scheduler engine "
+        "and continuous-jobs host, until Ctrl-C/SIGTERM."
     )
 
     def add_arguments(self, parser) -> None:
@@ -64,6 +65,9 @@ class Command(BaseCommand):
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
         children["engine"] = self._spawn([*manage, "runscheduler"])
+        # The host stops its continuous jobs gracefully on SIGTERM (shutdown file,
+        # stopping_wait_time, then kill), well within STOP_GRACE / 2.
+        children["host"] = self._spawn([*manage, "runhost"])
         self.stdout.write(
             f"Instance {settings.WEBSITE_INSTANCE_ID[:6]}: "
             + (f"web on http://{host}:{port}/admin/ " if not no_web else "")

@@ -1,4 +1,5 @@
-"""manage.py webjobs deploy | list | run [--wait] | logs [--follow] | delete"""
+"""manage.py webjobs deploy | list | run [--wait] | logs [--follow] | start | stop |
+delete"""
 
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ from jobs.services import (
     webjob_delete,
     webjob_deploy,
     webjob_get,
+    webjob_start,
+    webjob_stop,
 )
 
 FINAL = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.ABORTED)
+ERR_AMBIGUOUS = (
+    "Both a triggered and a continuous WebJob are named {name!r}: say which with "
+    "--type."
+)
 MSG_NO_WORKER = (
     "The run is still waiting for a queue worker after {seconds} s: is "
     "`manage.py runinstance` (or `manage.py qcluster`) running?"
@@ -29,7 +36,7 @@ MSG_NO_WORKER = (
 
 
 class Command(BaseCommand):
-    help = "Deploy, list, run, read logs of and delete WebJobs."
+    help = "Deploy, list, run, start, stop, read logs of and delete WebJobs."
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -39,7 +46,10 @@ class Command(BaseCommand):
         deploy.add_argument("path", type=Path)
         deploy.add_argument("--name", help="job name (default: the file name's stem)")
         deploy.add_argument(
-            "--type", dest="kind", choices=["triggered"], default="triggered"
+            "--type",
+            dest="kind",
+            choices=["triggered", "continuous"],
+            default="triggered",
         )
         sub.add_parser("list", help="List WebJobs with their latest run.")
         run = sub.add_parser("run", help="Run a triggered WebJob.")
@@ -52,12 +62,24 @@ class Command(BaseCommand):
             action="store_true",
             help="stream the output live; exit non-zero if the run fails",
         )
-        logs = sub.add_parser("logs", help="Print a run's output log.")
+        logs = sub.add_parser(
+            "logs",
+            help="Print a run's output log, or a continuous job's job_log.txt.",
+        )
         logs.add_argument("name")
         logs.add_argument("run_id", nargs="?", help="default: the latest run")
         logs.add_argument("--follow", "-f", action="store_true")
+        start = sub.add_parser("start", help="Start a continuous WebJob.")
+        start.add_argument("name")
+        stop = sub.add_parser(
+            "stop", help="Stop a continuous WebJob on every instance."
+        )
+        stop.add_argument("name")
         delete = sub.add_parser("delete", help="Delete a WebJob with its history.")
         delete.add_argument("name")
+        delete.add_argument(
+            "--type", dest="kind", choices=["triggered", "continuous"], default=None
+        )
 
     def handle(self, *args, action: str, **options) -> None:
         try:
@@ -93,10 +115,17 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No WebJobs deployed.")
             return
+        continuous = selectors.instance_statuses(
+            [job for job, _ in rows if job.kind == WebJob.Kind.CONTINUOUS]
+        )
         self.stdout.write(f"{'NAME':24} {'TYPE':11} {'LATEST RUN':20} STATUS")
         for job, latest in rows:
-            status = selectors.run_status(latest) if latest else "-"
-            run_id = latest.run_id if latest else "-"
+            if job.kind == WebJob.Kind.CONTINUOUS:
+                _, detailed = selectors.continuous_status(job, continuous[job.pk])
+                run_id, status = "-", ", ".join(detailed.splitlines())
+            else:
+                status = selectors.run_status(latest) if latest else "-"
+                run_id = latest.run_id if latest else "-"
             self.stdout.write(f"{job.name:24} {job.type_label:11} {run_id:20} {status}")
 
     def do_run(self, *, name: str, arguments: str, wait: bool, **_) -> None:
@@ -111,6 +140,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Run {run.run_id} ended {status}.")
 
     def do_logs(self, *, name: str, run_id: str | None, follow: bool, **_) -> None:
+        job = WebJob.objects.filter(name=name).order_by("-kind").first()
+        if job is not None and job.kind == WebJob.Kind.CONTINUOUS:
+            self._job_log(job, follow=follow)
+            return
         job = webjob_get(name=name, kind=WebJob.Kind.TRIGGERED)
         runs = job.runs.order_by("-run_id")
         run = runs.filter(run_id=run_id).first() if run_id else runs.first()
@@ -121,10 +154,44 @@ class Command(BaseCommand):
         elif run.output_path.exists():
             self.stdout.write(run.output_path.read_text(errors="replace"), ending="")
 
-    def do_delete(self, *, name: str, **_) -> None:
-        if not webjob_delete(name=name, kind=WebJob.Kind.TRIGGERED):
-            raise CommandError(f"No triggered WebJob named {name!r}.")
+    def do_start(self, *, name: str, **_) -> None:
+        webjob_start(job=webjob_get(name=name, kind=WebJob.Kind.CONTINUOUS))
+        self.stdout.write(f"Started {name}: every instance's host runs it.")
+
+    def do_stop(self, *, name: str, **_) -> None:
+        webjob_stop(job=webjob_get(name=name, kind=WebJob.Kind.CONTINUOUS))
+        self.stdout.write(f"Stopped {name}: it stays stopped until started.")
+
+    def do_delete(self, *, name: str, kind: str | None, **_) -> None:
+        kinds = (
+            [kind]
+            if kind
+            else list(WebJob.objects.filter(name=name).values_list("kind", flat=True))
+        )
+        if len(kinds) > 1:
+            raise CommandError(ERR_AMBIGUOUS.format(name=name))
+        if not kinds or not webjob_delete(name=name, kind=kinds[0]):
+            raise CommandError(f"No {kind or 'triggered'} WebJob named {name!r}.")
         self.stdout.write(f"Deleted {name}.")
+
+    def _job_log(self, job: WebJob, *, follow: bool) -> None:
+        """Print job_log.txt; with --follow, keep printing until Ctrl-C."""
+        path, offset = job.data_dir / "job_log.txt", 0
+        while True:
+            try:
+                with open(path, "rb") as f:
+                    if f.seek(0, 2) < offset:  # rotated to job_prev_log.txt
+                        offset = 0
+                    f.seek(offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            offset += len(data)
+            self.stdout.write(data.decode("utf-8", "replace"), ending="")
+            self.stdout.flush()
+            if not follow:
+                return
+            time.sleep(0.5)
 
     def _follow(self, run: Run, *, warn_unclaimed: bool = False) -> str:
         """Print the log as it grows until the run ends; returns the final status."""

@@ -1,0 +1,968 @@
+"""The continuous-jobs host of one instance (`manage.py runhost`): a supervisor.
+
+One host per instance keeps every started continuous WebJob running as a child
+process group, as Kudu's ContinuousJobRunner does on each App Service instance:
+
+* it registers the instance (jobs.models.Instance) and heartbeats it;
+* it polls the desired state in the database (WebJob.is_stopped, `revision`,
+  WEBJOBS_STOPPED) every POLL_SECONDS and starts, stops or restarts jobs;
+* a job whose process exits is relaunched after WEBJOBS_RESTART_TIME (at once if
+  it lived two minutes), `PendingRestart` meanwhile;
+* an `is_singleton` job runs only where its SingletonLease is held;
+* a stop writes the job's WEBJOBS_SHUTDOWN_FILE, waits its stopping_wait_time,
+  then kills the process group;
+* output of all children is read through one selector into job_log.txt (Kudu's
+  status log, 200 output lines per launch) and output_log.txt (all of it).
+
+The loop is step functions (`step_*`, True when there was work) and an
+interruptible wait (`wait`: the selector, woken by output, by SIGCHLD and by the
+stop signals through the signal wakeup fd). Statuses are kept in memory and
+written to InstanceStatus rows at the end of each step, so a database outage
+delays the rows but never loses a state change or crashes the loop.
+
+No orphans: each job process gets PR_SET_PDEATHSIG (it dies with the host, even
+on kill -9) and leads its own process group, whose id is stored in the status
+row; a host starting after a crash ends what is left of those groups, checking
+each process's environment for the job's marker so a reused pid is never hit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from history.kudu import log_line
+from jobs import continuous as core
+from jobs.models import (
+    ContinuousStatus,
+    Instance,
+    InstanceStatus,
+    SingletonLease,
+    WebJob,
+)
+from jobs.packaging import JobSettings
+from jobs.processes import (
+    alive,
+    cmdline,
+    environ_has,
+    environ_search,
+    group_members,
+    signal_quietly,
+)
+from jobs.runtimes import resolve_runtime
+from scheduler.clock import clock_offset, clock_refresh
+
+log = logging.getLogger("jobs.host")
+
+S = ContinuousStatus
+# The desired state is polled this often with one light query (ids, revisions,
+# stopped flags): a start or stop request is acted on within it. Settings and
+# commands are read (a full reconcile) only when that changed, or every
+# FULL_RECONCILE_SECONDS as a safety net.
+POLL_SECONDS = 0.2
+FULL_RECONCILE_SECONDS = 5.0
+MAX_SLEEP = 1.0
+READ_BYTES = 65536
+ERR_HOST_RUNNING = (
+    "Another host is already running for instance {instance} ({where}); one "
+    "instance has one host. Stop it first, or give this one another "
+    "WEBSITE_INSTANCE_ID."
+)
+# Variables of the emulator itself that a job must not inherit (as jobs/runner.py).
+_PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
+
+
+class HostConflict(RuntimeError):
+    """Another live host serves this instance id."""
+
+
+def append_log(path: Path, data: bytes, *, limit: int, prev_name: str) -> bool:
+    """Append to a log, first renaming it to prev_name once it passed `limit`.
+
+    Kudu's rule for job_log.txt (1 MiB, then job_prev_log.txt; two files at most).
+    The file is opened per batch rather than kept open, so a rename by another
+    instance sharing the folder is seen at once. Returns False when the job's
+    data folder is gone (the job was deleted): nothing is written, nothing made.
+    """
+    try:
+        if path.stat().st_size > limit:
+            os.replace(path, path.with_name(prev_name))
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        return False
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return True
+
+
+@dataclass
+class Spec:
+    """What the database says about one continuous job."""
+
+    pk: int
+    name: str
+    revision: int
+    is_stopped: bool
+    settings: dict
+    run_command: str
+    script_host: str
+    extension: str
+    error: str
+
+    FIELDS = (
+        "pk",
+        "name",
+        "revision",
+        "is_stopped",
+        "settings",
+        "run_command",
+        "script_host",
+        "extension",
+        "error",
+    )
+
+    @property
+    def job_settings(self) -> JobSettings:
+        return JobSettings(self.settings or {})
+
+
+@dataclass
+class Child:
+    """One continuous job on this instance: its state and its current process."""
+
+    spec: Spec
+    state: str = ""  # "" until the first status is set
+    proc: subprocess.Popen | None = None
+    pipes: dict = field(default_factory=dict)  # pipe -> "INFO" | "ERR"
+    partial: dict = field(default_factory=lambda: {"INFO": b"", "ERR": b""})
+    launched_at: float = 0.0
+    restart_at: float = 0.0
+    kill_at: float | None = None
+    killed: bool = False
+    wait_time: int = 5
+    after: str = "stopped"  # after a stop: stopped | restart | remove | inactive
+    shutdown_file: Path | None = None
+    work_root: Path | None = None
+    in_place: bool = False
+    lines: int = 0  # output lines of this launch written to job_log.txt
+    job_log: list = field(default_factory=list)
+    out_log: list = field(default_factory=list)
+    holds_lease: bool = False
+    lease_retry_at: float = 0.0
+
+
+class Host:
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        restart_time: float,
+        lease_time: float,
+        all_stopped: bool,
+        root: Path,
+    ) -> None:
+        self.instance_id = instance_id
+        self.restart_time = restart_time
+        self.lease_time = lease_time
+        # Heartbeat (and lease renewal) three times per lease; a singleton held
+        # elsewhere is retried as often, at most every 5 s as Kudu does.
+        self.heartbeat_every = min(lease_time / 3, 5.0)
+        self.all_stopped = all_stopped
+        self.root = root
+        self.children: dict[int, Child] = {}
+        self.stopping = False
+        self.offset = 0.0
+        self.next_heartbeat = 0.0
+        self.next_reconcile = 0.0
+        self.next_full_reconcile = 0.0
+        self.fingerprint: tuple = ()
+        self.lease_ok_until = 0.0
+        # Scanning the children costs a syscall each, and output wakes the loop
+        # once per line: so they are scanned only after a SIGCHLD or when a
+        # restart, a kill or a lease deadline is due (or once a second anyway).
+        self.sigchld = True
+        self.next_scan = 0.0
+        self.dirty: set[int] = set()  # children whose status row is to write
+        self.unflushed: set[int] = set()  # children with log lines to write
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, None)
+
+    # --- life ----------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        """SIGTERM/SIGINT set the stop flag; they and SIGCHLD wake the wait."""
+        signal.set_wakeup_fd(self.wake_w)
+
+        def request_stop(signum, frame) -> None:
+            self.stopping = True
+
+        def child_exited(signum, frame) -> None:
+            self.sigchld = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGCHLD, child_exited)
+
+    def start(self) -> None:
+        """Register the instance and end leftovers of a previous host of it."""
+        self._refresh_clock()
+        self._check_no_other_host()
+        Instance.objects.update_or_create(
+            instance_id=self.instance_id,
+            defaults={
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_at": self.now(),
+                "heartbeat_at": Now(),
+            },
+        )
+        self._end_leftovers()
+
+    def _check_no_other_host(self) -> None:
+        """A second host for one instance would start a second copy of each job.
+
+        A fresh heartbeat from another machine, or a live `runhost` process with
+        the recorded pid on this machine, means another host is up. A recorded
+        pid that is dead (kill -9) or now belongs to something else is not.
+        """
+        row = (
+            Instance.objects.filter(
+                instance_id=self.instance_id,
+                heartbeat_at__gte=Now() - timedelta(seconds=self.lease_time),
+            )
+            .values("hostname", "pid")
+            .first()
+        )
+        if row is None or row["pid"] == os.getpid():
+            return
+        if row["hostname"] != socket.gethostname():
+            where = f"on {row['hostname']}"
+        elif row["pid"] and alive(row["pid"]) and "runhost" in cmdline(row["pid"]):
+            where = f"pid {row['pid']}"
+        else:
+            return
+        raise HostConflict(
+            ERR_HOST_RUNNING.format(instance=self.instance_id, where=where)
+        )
+
+    def _end_leftovers(self) -> None:
+        """Kill what a crashed host of this instance left.
+
+        1. The recorded groups: only processes of the group whose environment
+           carries the job's marker, this instance's id and this WEBJOBS_ROOT
+           are killed, never a process that merely reuses a recorded pid.
+        2. A sweep for the same environment entries with any job's marker, for
+           a job launched in the instant before the crash, before its row was
+           written.
+        """
+        mine = (f"WEBSITE_INSTANCE_ID={self.instance_id}", f"WEBJOBS_ROOT={self.root}")
+        rows = InstanceStatus.objects.filter(
+            instance_id=self.instance_id, pid__isnull=False
+        ).select_related("job")
+        ended = {os.getpid()}
+        for row in rows:
+            marker = f"WEBSITE_ALWAYS_ON_JOB_RUNNING_{row.job.name}=true"
+            victims = [
+                pid for pid in group_members(row.pid) if environ_has(pid, marker, *mine)
+            ]
+            for pid in victims:
+                signal_quietly(pid, signal.SIGKILL)
+            ended.update(victims)
+            if victims:
+                self._append(
+                    row.job.data_dir / "job_log.txt",
+                    self._line(
+                        core.MSG_LEFTOVERS.format(count=len(victims), pgid=row.pid),
+                        level="WARN",
+                    ),
+                    limit=core.JOB_LOG_BYTES,
+                    prev="job_prev_log.txt",
+                )
+            InstanceStatus.objects.filter(pk=row.pk).update(pid=None)
+        for pid in environ_search("WEBSITE_ALWAYS_ON_JOB_RUNNING_", *mine):
+            if pid not in ended:
+                log.warning("ending unrecorded leftover job process %d", pid)
+                signal_quietly(pid, signal.SIGKILL)
+
+    def step(self) -> bool:
+        """One pass of every step; True when there was work (call again now)."""
+        mono = time.monotonic()
+        busy = False
+        try:
+            if mono >= self.next_heartbeat:
+                self.step_heartbeat()
+            if mono >= self.next_reconcile:
+                busy |= self.step_reconcile()
+            if self.sigchld or mono >= self.next_scan:
+                busy |= self.step_children()
+        finally:
+            self._flush_logs()
+            self._flush_statuses()
+        return busy
+
+    def shutdown(self) -> None:
+        """Stop every job gracefully (in parallel), then leave the instance."""
+        self.stopping = True
+        for child in self.children.values():
+            if child.proc is not None:
+                if child.state != S.STOPPING:
+                    self._begin_stop(child, after="stopped")
+            elif child.state not in ("", S.STOPPED):
+                self._set_status(child, S.STOPPED)
+        while any(c.proc is not None for c in self.children.values()):
+            try:
+                if time.monotonic() >= self.next_heartbeat:
+                    self.step_heartbeat()  # a long stop must not lapse our leases
+                self.step_children()
+            except Exception:
+                log.exception("a shutdown step failed")
+            self._flush_logs()
+            self.wait(self.next_timeout())
+        self._flush_logs()
+        try:
+            self._flush_statuses()
+            SingletonLease.objects.filter(holder=self.instance_id).update(
+                holder="", expires_at=None
+            )
+            Instance.objects.filter(instance_id=self.instance_id).delete()
+        except Exception:  # the database is gone: the lease lapses on its own
+            log.exception("could not record the host's shutdown")
+        for child in self.children.values():
+            self._close_pipes(child)
+        self.selector.close()
+        signal.set_wakeup_fd(-1)
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+    # --- steps ----------------------------------------------------------------
+
+    def step_heartbeat(self) -> None:
+        """Heartbeat the instance and renew this host's singleton leases."""
+        mono = time.monotonic()
+        self.next_heartbeat = mono + self.heartbeat_every
+        self._refresh_clock()
+        beat = Instance.objects.filter(instance_id=self.instance_id).update(
+            heartbeat_at=Now(), pid=os.getpid()
+        )
+        if not beat:  # the row was removed under us: register again
+            Instance.objects.create(
+                instance_id=self.instance_id,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=self.now(),
+                heartbeat_at=Now(),
+            )
+        held = {pk for pk, c in self.children.items() if c.holds_lease}
+        if held:
+            leases = SingletonLease.objects.filter(
+                job_id__in=held, holder=self.instance_id
+            )
+            leases.update(expires_at=self._lease_expiry())
+            still = set(leases.values_list("job_id", flat=True))
+            for pk in held - still:
+                self._lease_lost(self.children[pk])
+        self.lease_ok_until = mono + self.lease_time * 0.8
+
+    def step_reconcile(self) -> bool:
+        """Bring this instance's children to the state the database asks for."""
+        mono = time.monotonic()
+        self.next_reconcile = mono + POLL_SECONDS
+        fingerprint = tuple(
+            WebJob.objects.filter(kind=WebJob.Kind.CONTINUOUS)
+            .order_by("pk")
+            .values_list("pk", "revision", "is_stopped")
+        )
+        if fingerprint == self.fingerprint and mono < self.next_full_reconcile:
+            return False
+        self.fingerprint = fingerprint
+        self.next_full_reconcile = mono + FULL_RECONCILE_SECONDS
+        specs = {
+            row["pk"]: Spec(**row)
+            for row in WebJob.objects.filter(kind=WebJob.Kind.CONTINUOUS).values(
+                *Spec.FIELDS
+            )
+        }
+        busy = False
+        for pk, child in list(self.children.items()):
+            if pk not in specs:
+                busy |= self._remove(child)
+        for pk, spec in specs.items():
+            child = self.children.get(pk)
+            if child is None:
+                child = self.children[pk] = Child(spec=spec)
+                (self.root / "data" / "jobs" / "continuous" / spec.name).mkdir(
+                    parents=True, exist_ok=True
+                )
+            busy |= self._reconcile_one(child, spec)
+        return busy
+
+    def _reconcile_one(self, child: Child, spec: Spec) -> bool:
+        redeployed = spec.revision != child.spec.revision
+        child.spec = spec
+        if redeployed:
+            if child.holds_lease and not spec.job_settings.is_singleton:
+                self._release(child)
+            if child.proc is not None and child.state != S.STOPPING:
+                self._log(child, core.MSG_REFRESH)
+                self._begin_stop(child, after="restart")
+                return True
+            if child.state == S.PENDING_RESTART:
+                self._log(child, core.MSG_REFRESH)
+                child.restart_at = 0.0  # relaunch now, with the new package
+                self._due(0.0)
+        wanted = not spec.is_stopped and not self.all_stopped
+        if wanted:
+            if child.state == S.STOPPING and child.after == "stopped":
+                child.after = "restart"
+            if child.state in ("", S.STOPPED, S.INACTIVE_INSTANCE):
+                return self._try_start(child)
+            return False
+        if child.state == S.STOPPING and child.after == "restart":
+            child.after = "stopped"
+        if child.state in (S.STARTING, S.RUNNING):
+            self._begin_stop(child, after="stopped")
+            return True
+        if child.state in ("", S.PENDING_RESTART, S.INACTIVE_INSTANCE):
+            self._set_status(child, S.STOPPED)
+            self._release(child)
+        return False
+
+    def step_children(self) -> bool:
+        """Exits, stop deadlines, due restarts, singleton retries, lapsed leases."""
+        mono = time.monotonic()
+        self.sigchld, self.next_scan = False, mono + MAX_SLEEP
+        busy = False
+        for child in list(self.children.values()):
+            if child.proc is not None and _has_exited(child.proc):
+                self._exited(child)
+                busy = True
+            elif child.proc is not None and child.kill_at and mono >= child.kill_at:
+                self._log(
+                    child, core.MSG_KILLED.format(seconds=child.wait_time), "WARN"
+                )
+                child.killed, child.kill_at = True, None
+                signal_quietly(child.proc.pid, signal.SIGKILL, group=True)
+                busy = True
+            elif (
+                child.state == S.PENDING_RESTART
+                and mono >= child.restart_at
+                and not child.spec.is_stopped
+            ) or (
+                child.state == S.INACTIVE_INSTANCE
+                and mono >= child.lease_retry_at
+                and not child.spec.is_stopped
+                and not self.all_stopped
+            ):
+                busy |= self._try_start(child)
+            if (
+                child.holds_lease
+                and mono > self.lease_ok_until
+                and child.proc is not None
+                and child.state != S.STOPPING
+            ):
+                # No renewal for most of the lease (database unreachable): another
+                # instance may take it soon, so this copy must go.
+                self._lease_lost(child)
+            if child.state == S.PENDING_RESTART:
+                self._due(child.restart_at)
+            if child.state == S.INACTIVE_INSTANCE:
+                self._due(child.lease_retry_at)
+            if child.kill_at:
+                self._due(child.kill_at)
+            if child.holds_lease and child.proc and self.lease_ok_until > mono:
+                self._due(self.lease_ok_until)
+        return busy
+
+    def _due(self, at: float) -> None:
+        """Something is due at `at` (monotonic): scan the children then."""
+        self.next_scan = min(self.next_scan, at)
+
+    # --- the interruptible wait and the output ------------------------------------
+
+    def next_timeout(self) -> float:
+        """Seconds until something is due (at most MAX_SLEEP)."""
+        mono = time.monotonic()
+        due = [self.next_heartbeat, self.next_scan, mono + MAX_SLEEP]
+        if not self.stopping:
+            due.append(self.next_reconcile)
+        if self.sigchld:
+            return 0.0
+        return min(max(min(due) - mono, 0.0), MAX_SLEEP)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until output, a signal (stop, child exit) or the timeout."""
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                try:
+                    while os.read(self.wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                continue
+            self._read(key.data, key.fileobj)
+        self._flush_logs()
+
+    def _read(self, child: Child, pipe) -> bool:
+        """Read one chunk of a child's pipe; False when nothing is there now."""
+        level = child.pipes[pipe]
+        try:
+            chunk = os.read(pipe.fileno(), READ_BYTES)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        lines, child.partial[level] = core.split_lines(
+            child.partial[level], chunk, final=not chunk
+        )
+        for line in lines:
+            self._output_line(child, level, line)
+        if not chunk:  # end of file: the process and its children closed it
+            self.selector.unregister(pipe)
+            del child.pipes[pipe]
+            pipe.close()
+        return bool(chunk)
+
+    def _output_line(self, child: Child, level: str, raw: bytes) -> None:
+        record = self._line(raw.decode("utf-8", "replace"), level=level, system=False)
+        self.unflushed.add(child.spec.pk)
+        child.out_log.append(record)
+        if child.lines < core.MAX_OUTPUT_LINES:
+            child.job_log.append(record)
+        elif child.lines == core.MAX_OUTPUT_LINES:
+            child.job_log.append(self._line(core.MSG_OUTPUT_CAP, level="WARN"))
+        child.lines += 1
+
+    # --- launching, exits, stops --------------------------------------------------
+
+    def _try_start(self, child: Child) -> bool:
+        """Launch if allowed here: not stopping, and the singleton lease is ours."""
+        if self.stopping:
+            return False
+        mono = time.monotonic()
+        if child.spec.job_settings.is_singleton and not child.holds_lease:
+            if mono < child.lease_retry_at:
+                return False
+            child.lease_retry_at = mono + self.heartbeat_every
+            if not self._lease_take(child):
+                if child.state != S.INACTIVE_INSTANCE:
+                    self._set_status(child, S.INACTIVE_INSTANCE)
+                return False
+            child.holds_lease = True
+        self._set_status(child, S.STARTING)
+        self._launch(child)
+        return True
+
+    def _launch(self, child: Child) -> None:
+        spec = child.spec
+        script = Path(spec.run_command)
+        runtime = resolve_runtime(spec.extension, script.name, spec.script_host)
+        error = runtime.error or spec.error
+        try:
+            if error:
+                raise RuntimeError(error)
+            self._prepare(child)
+            child.proc = subprocess.Popen(
+                [*_PDEATHSIG_WRAPPER, *runtime.argv_prefix, script.name],
+                cwd=child.work_root / script.parent,
+                env=self._env(child),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own group: what a stop kills
+                preexec_fn=None if _PDEATHSIG_WRAPPER else _die_with(os.getpid()),
+            )
+        except Exception as exc:
+            self._log(child, core.MSG_START_FAILED.format(error=exc), "ERR")
+            self._cleanup_launch(child)
+            self._went_down(child, lived=0.0)
+            return
+        child.launched_at, child.lines, child.killed = time.monotonic(), 0, False
+        child.wait_time = spec.job_settings.stopping_wait_time("continuous")
+        for pipe, level in ((child.proc.stdout, "INFO"), (child.proc.stderr, "ERR")):
+            os.set_blocking(pipe.fileno(), False)
+            self.selector.register(pipe, selectors.EVENT_READ, child)
+            child.pipes[pipe] = level
+        self._log(
+            child, core.MSG_RUN_SCRIPT.format(script=script.name, host=spec.script_host)
+        )
+        self._set_status(child, S.RUNNING)
+
+    def _prepare(self, child: Child) -> None:
+        """A fresh working copy (unless is_in_place) and the shutdown file's folder."""
+        spec = child.spec
+        package = self.root / "site" / "jobs" / "continuous" / spec.name
+        child.in_place = spec.job_settings.is_in_place(spec.extension)
+        temp = self.root / "temp"
+        if child.in_place:
+            child.work_root = package
+        else:
+            child.work_root = temp / "jobs" / "continuous" / spec.name / _random()
+            shutil.copytree(package, child.work_root, symlinks=True)
+        # Kudu: the file does not exist until shutdown; jobs watch its folder.
+        child.shutdown_file = (
+            temp / "JobsShutdown" / "continuous" / spec.name / _random()
+        )
+        child.shutdown_file.parent.mkdir(parents=True, exist_ok=True)
+
+    def _env(self, child: Child) -> dict[str, str]:
+        """Kudu's environment of a continuous job: app settings, then WEBJOBS_*."""
+        spec = child.spec
+        env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
+        env.update(
+            {
+                "WEBJOBS_NAME": spec.name,
+                "WEBJOBS_TYPE": "continuous",
+                "WEBJOBS_PATH": str(child.work_root),
+                "WEBJOBS_DATA_PATH": str(self._data_dir(spec.name)),
+                "WEBJOBS_RUN_ID": "",
+                "WEBJOBS_COMMAND_ARGUMENTS": "",
+                "WEBJOBS_SHUTDOWN_FILE": str(child.shutdown_file),
+                "WEBJOBS_PORT": str(_free_port()),
+                # The marker Kudu kills by; here it also proves a leftover is ours.
+                f"WEBSITE_ALWAYS_ON_JOB_RUNNING_{spec.name}": "true",
+                "WEBROOT_PATH": str(self.root / "site" / "wwwroot"),
+                "WEBSITE_INSTANCE_ID": self.instance_id,
+                # Resolved, so a later host finds its leftovers by it (above).
+                "WEBJOBS_ROOT": str(self.root),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def _exited(self, child: Child) -> None:
+        """The process ended: record it, then restart, stop or hand over."""
+        assert child.proc is not None
+        lived = time.monotonic() - child.launched_at
+        # Leftovers of the group (background children) go with the job's
+        # process; killed before it is reaped, so the group id cannot be reused.
+        signal_quietly(child.proc.pid, signal.SIGKILL, group=True)
+        code = child.proc.wait()
+        self._drain(child)
+        child.proc, child.kill_at = None, None
+        self._cleanup_launch(child)
+        if child.state != S.STOPPING:
+            if code == 0:
+                self._log(child, core.MSG_EXIT_ZERO)
+            else:
+                self._log(child, core.MSG_EXIT_CODE.format(code=code), "ERR")
+            self._went_down(child, lived=lived)
+            return
+        if not child.killed:
+            self._log(child, core.MSG_STOPPED_CLEANLY.format(code=code))
+        after, child.after = child.after, "stopped"
+        if after == "remove":
+            self._forget(child)
+        elif after == "inactive":
+            self._set_status(child, S.INACTIVE_INSTANCE)
+        elif after == "restart" and not self.stopping:
+            self._set_status(child, S.STOPPED)
+            self._try_start(child)
+        else:
+            self._set_status(child, S.STOPPED)
+            self._release(child)
+
+    def _went_down(self, child: Child, *, lived: float) -> None:
+        delay = core.restart_delay(lived=lived, restart_time=self.restart_time)
+        self._log(child, core.MSG_WENT_DOWN.format(seconds=core.seconds_text(delay)))
+        child.restart_at = time.monotonic() + delay
+        self._due(child.restart_at)
+        self._set_status(child, S.PENDING_RESTART)
+
+    def _begin_stop(self, child: Child, *, after: str) -> None:
+        """Kudu's graceful stop: write the shutdown file, kill after the wait."""
+        child.after = after
+        if child.proc is None:
+            return
+        self._set_status(child, S.STOPPING)
+        if child.shutdown_file is not None:
+            try:
+                child.shutdown_file.write_text(
+                    datetime.now(UTC).isoformat(), encoding="utf-8"
+                )
+            except OSError as exc:
+                self._log(child, f"Could not write the shutdown file: {exc}", "WARN")
+        self._log(child, core.MSG_SHUTDOWN_FILE.format(seconds=child.wait_time))
+        child.kill_at = time.monotonic() + child.wait_time
+        self._due(child.kill_at)
+
+    def _drain(self, child: Child) -> None:
+        """Read what the exited process left in its pipes, then close them."""
+        for pipe, level in list(child.pipes.items()):
+            while pipe in child.pipes and self._read(child, pipe):
+                pass
+            lines, child.partial[level] = core.split_lines(
+                child.partial[level], b"", final=True
+            )
+            for line in lines:
+                self._output_line(child, level, line)
+        self._close_pipes(child)
+
+    def _close_pipes(self, child: Child) -> None:
+        for pipe in child.pipes:
+            try:
+                self.selector.unregister(pipe)
+            except (KeyError, ValueError):
+                pass
+            pipe.close()
+        child.pipes = {}
+
+    def _cleanup_launch(self, child: Child) -> None:
+        if child.work_root is not None and not child.in_place:
+            shutil.rmtree(child.work_root, ignore_errors=True)
+        if child.shutdown_file is not None:
+            child.shutdown_file.unlink(missing_ok=True)
+        child.work_root = child.shutdown_file = None
+
+    def _remove(self, child: Child) -> bool:
+        """The job was deleted: stop its process, then forget it."""
+        if child.proc is not None:
+            if child.state != S.STOPPING:
+                self._begin_stop(child, after="remove")
+            child.after = "remove"
+            return True
+        self._forget(child)
+        return False
+
+    def _forget(self, child: Child) -> None:
+        self._flush_logs()
+        self.children.pop(child.spec.pk, None)
+        if not WebJob.objects.filter(
+            kind=WebJob.Kind.CONTINUOUS, name=child.spec.name
+        ).exists():
+            # A launch racing the delete may have recreated the data folder.
+            shutil.rmtree(self._data_dir(child.spec.name), ignore_errors=True)
+
+    # --- singleton lease ----------------------------------------------------------
+
+    def _lease_expiry(self):
+        return Now() + timedelta(seconds=self.lease_time)
+
+    def _lease_take(self, child: Child) -> bool:
+        """Take or renew the job's lease: a conditional UPDATE, one winner.
+
+        The row is created free on first use; then the UPDATE succeeds only if
+        the lease is free, already ours, or expired (database time).
+        """
+        pk = child.spec.pk
+        try:
+            with transaction.atomic():
+                SingletonLease.objects.get_or_create(job_id=pk)
+        except IntegrityError:  # the job was just deleted
+            return False
+        return bool(
+            SingletonLease.objects.filter(job_id=pk)
+            .filter(
+                Q(holder=self.instance_id)
+                | Q(holder="")
+                | Q(expires_at__isnull=True)
+                | Q(expires_at__lt=Now())
+            )
+            .update(holder=self.instance_id, expires_at=self._lease_expiry())
+        )
+
+    def _release(self, child: Child) -> None:
+        if not child.holds_lease:
+            return
+        child.holds_lease = False
+        try:
+            SingletonLease.objects.filter(
+                job_id=child.spec.pk, holder=self.instance_id
+            ).update(holder="", expires_at=None)
+        except Exception:  # unreachable database: the lease lapses on its own
+            log.exception("could not release the lease of %s", child.spec.name)
+
+    def _lease_lost(self, child: Child) -> None:
+        child.holds_lease = False
+        self._log(child, core.MSG_LEASE_LOST, "WARN")
+        if child.proc is not None:
+            self._begin_stop(child, after="inactive")
+        else:
+            self._set_status(child, S.INACTIVE_INSTANCE)
+
+    # --- statuses and logs --------------------------------------------------------
+
+    def _set_status(self, child: Child, status: str) -> None:
+        if child.state == status:
+            return
+        child.state = status
+        self.dirty.add(child.spec.pk)
+        self._log(child, core.MSG_STATUS.format(status=status))
+
+    def _flush_statuses(self) -> None:
+        """Write changed statuses as rows, in one transaction (a burst of starts
+        is one commit); on a database error they stay dirty for the next step.
+
+        Foreign keys are checked at commit, so a row for a job deleted meanwhile
+        fails the whole batch: then each row is written on its own, and the
+        deleted job's is dropped.
+        """
+        if not self.dirty:
+            return
+        children = [self.children[pk] for pk in sorted(self.dirty & set(self.children))]
+        try:
+            with transaction.atomic():
+                for child in children:
+                    self._write_status(child)
+        except IntegrityError:
+            for child in children:
+                try:
+                    with transaction.atomic():
+                        self._write_status(child)
+                except IntegrityError:
+                    pass  # the job was deleted meanwhile
+        self.dirty.clear()
+
+    def _write_status(self, child: Child) -> None:
+        values = {
+            "status": child.state,
+            "pid": child.proc.pid if child.proc is not None else None,
+            "revision": child.spec.revision,
+            "updated_at": self.now(),
+        }
+        rows = InstanceStatus.objects.filter(
+            job_id=child.spec.pk, instance_id=self.instance_id
+        )
+        if not rows.update(**values):
+            InstanceStatus.objects.create(
+                job_id=child.spec.pk, instance_id=self.instance_id, **values
+            )
+
+    def _log(self, child: Child, message: str, level: str = "INFO") -> None:
+        self.unflushed.add(child.spec.pk)
+        child.job_log.append(self._line(message, level=level))
+
+    def _line(self, message: str, *, level: str = "INFO", system: bool = True):
+        return log_line(
+            self.now(), self.instance_id, message, level=level, system=system
+        ).encode("utf-8", "replace")
+
+    def _flush_logs(self) -> None:
+        while self.unflushed:
+            child = self.children.get(self.unflushed.pop())
+            if child is None:
+                continue
+            folder = self._data_dir(child.spec.name)
+            if child.job_log:
+                self._append(
+                    folder / "job_log.txt",
+                    b"".join(child.job_log),
+                    limit=core.JOB_LOG_BYTES,
+                    prev="job_prev_log.txt",
+                )
+                child.job_log = []
+            if child.out_log:
+                self._append(
+                    folder / "output_log.txt",
+                    b"".join(child.out_log),
+                    limit=settings.WEBJOBS_MAX_LOG_BYTES,
+                    prev="output_prev_log.txt",
+                )
+                child.out_log = []
+
+    def _append(self, path: Path, data: bytes, *, limit: int, prev: str) -> None:
+        try:
+            append_log(path, data, limit=limit, prev_name=prev)
+        except OSError:
+            log.exception("could not write %s", path)
+
+    # --- helpers --------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The emulator clock, for what users read (log lines, updated_at)."""
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def _refresh_clock(self) -> None:
+        clock_refresh()
+        self.offset = clock_offset()
+
+    def _data_dir(self, name: str) -> Path:
+        return self.root / "data" / "jobs" / "continuous" / name
+
+
+def _random() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _free_port() -> int:
+    """Kudu's WEBJOBS_PORT: a free loopback port chosen before each launch."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _pdeathsig_wrapper() -> tuple[str, ...]:
+    """`setpriv --pdeathsig KILL --` (util-linux) when this host has it.
+
+    A preexec_fn makes CPython fork the whole host (~10 ms with Django loaded)
+    instead of vfork (~3 ms), which a burst of 100 starts pays 100 times; the
+    tiny setpriv exec sets the same death signal in the child instead. What it
+    gives up is preexec's parent check: a host killed in the millisecond
+    between vfork and setpriv's prctl leaves that one job running (the next
+    host of the instance ends it, as any leftover). Without setpriv, preexec.
+    """
+    path = shutil.which("setpriv")
+    if not path:
+        return ()
+    try:
+        usage = subprocess.run(
+            [path, "--help"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (path, "--pdeathsig", "KILL", "--") if "--pdeathsig" in usage else ()
+
+
+_PDEATHSIG_WRAPPER = _pdeathsig_wrapper()
+
+
+def _die_with(parent: int):
+    """preexec_fn: the job gets SIGKILL when the host dies, even by kill -9.
+
+    If the host died between fork and prctl, the signal would never come; the
+    parent-pid check closes that window.
+    """
+
+    def set_pdeathsig() -> None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return set_pdeathsig
+
+
+def _has_exited(proc: subprocess.Popen) -> bool:
+    """Has the process exited? Without reaping it (WNOWAIT): its group is killed
+    first, while the id still belongs to it."""
+    try:
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return proc.poll() is not None
+    return info is not None

@@ -1,0 +1,62 @@
+"""manage.py runhost: the continuous-jobs host of this instance (also started by
+runinstance). The loop is thin; the work is in jobs/host.py's step functions."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
+
+from jobs.host import Host, HostConflict
+
+log = logging.getLogger("jobs.host")
+ERROR_BACKOFF = 1.0  # after a failed step (e.g. the database went away)
+
+
+class Command(BaseCommand):
+    help = (
+        "Keep this instance's continuous WebJobs running (restart on exit, start "
+        "and stop on request, singleton leases) until Ctrl-C/SIGTERM, which stops "
+        "them gracefully."
+    )
+
+    def handle(self, *args, **options) -> None:
+        host = Host(
+            instance_id=settings.WEBSITE_INSTANCE_ID,
+            restart_time=settings.WEBJOBS_RESTART_TIME,
+            lease_time=settings.WEBJOBS_LEASE_TIME,
+            all_stopped=settings.WEBJOBS_STOPPED,
+            root=settings.WEBJOBS_ROOT,
+        )
+        host.install_signals()
+        try:
+            host.start()
+        except HostConflict as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"Continuous-jobs host of instance {settings.WEBSITE_INSTANCE_ID[:6]} "
+            "running; Ctrl-C stops it."
+        )
+        self.stdout.flush()
+        errors, minute = 0, time.monotonic()
+        while not host.stopping:
+            try:
+                busy = host.step()
+            except Exception:  # log, back off, go on: one bad row never stops us
+                log.exception("host step failed")
+                errors += 1
+                close_old_connections()
+                host.wait(ERROR_BACKOFF)
+                continue
+            host.wait(0 if busy else host.next_timeout())
+            if time.monotonic() - minute >= 60:
+                if errors:
+                    log.warning("%d host step errors in the last minute", errors)
+                errors, minute = 0, time.monotonic()
+        self.stdout.write("Stopping continuous jobs...")
+        self.stdout.flush()
+        host.shutdown()
+        self.stdout.write("Continuous-jobs host stopped.")
