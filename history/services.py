@@ -40,7 +40,12 @@ class RunRequestError(ValueError):
 
 
 def run_request(
-    *, job: WebJob, trigger: str, arguments: str = "", scheduled_time=None
+    *,
+    job: WebJob,
+    trigger: str,
+    arguments: str = "",
+    scheduled_time=None,
+    enqueue: bool = True,
 ) -> Run:
     """Create a run (Initializing) and hand it to the queue.
 
@@ -61,7 +66,8 @@ def run_request(
         job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
     )
     _run_trim(job=job)
-    _run_enqueue(run)
+    if enqueue:  # False: the caller, already a queue worker, launches it itself
+        _run_enqueue(run)
     return run
 
 

@@ -185,6 +185,7 @@ def _webjob(spec: dict, *, job: Job, scheduled_time=None) -> _Result:
             trigger=trigger,
             arguments=spec.get("arguments", ""),
             scheduled_time=scheduled_time,
+            enqueue=False,
         )
     except RunConflict as exc:
         if scheduled and str(exc) == ERR_RUNNING:
@@ -195,6 +196,11 @@ def _webjob(spec: dict, *, job: Job, scheduled_time=None) -> _Result:
         return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
     except RunRequestError as exc:
         return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
+    # This is already a queue worker: launch the run here rather than through a
+    # second queue hop (it costs a task pick-up and a result save per fire).
+    from jobs.runner import run_launch
+
+    run_launch(run.pk)
     if scheduled:
         scheduler_log(webjob, "WebJob invoked")
     url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
