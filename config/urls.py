@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-admin.site.site_header = "WebJobs & Scheduler emulator"
-admin.site.site_title = "WebJobs emulator"
-admin.site.index_title = "Portal"
+from config.portal import portal_install
+
+portal_install(admin.site)  # the dashboard, before the URLs below are built
 
 urlpatterns = [
     path("admin/", admin.site.urls),

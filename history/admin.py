@@ -1,16 +1,34 @@
-"""Run history in the portal: read-only, with the output shown and downloadable."""
+"""Run history in the portal: read-only run details, with the output shown
+inline (Toggle output), downloadable, and followed live while the run goes on.
+
+The live view polls ``<run>/log/?offset=N`` (``RunAdmin.log_view``): the log
+from byte N and the run's status, so a page never reloads and never re-reads
+what it already shows.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from history.kudu import timespan
+from config.portal import status_pill
+from history.charts import duration_text
+from history.logs import PIECE_BYTES, log_read, log_tail_start
 from history.models import Run
+from history.selectors import run_seconds
 from jobs import selectors
+from scheduler.clock import clock_now
 
-SHOW_BYTES = 256 * 1024
+FOLLOWING = (
+    '<span class="portal-live" data-live="following">Following the output live</span>'  # noqa: E501
+)
+MSG_TRUNCATED = (
+    "The first {skipped} bytes of this log are not shown here; download the whole log."
+)
 
 
 @admin.register(Run)
@@ -20,27 +38,31 @@ class RunAdmin(admin.ModelAdmin):
         "job",
         "status_display",
         "trigger",
-        "start_time",
+        "started",
         "duration",
         "exit_code",
     ]
     list_filter = ["status", "job"]
     list_select_related = ["job"]
+    search_fields = ["job__name", "run_id", "trigger"]
     fields = [
-        "job",
+        "job_link",
         "run_id",
         "status_display",
         "trigger",
         "arguments",
-        "start_time",
-        "end_time",
+        "started",
+        "ended",
         "duration",
-        "exit_code",
+        "exit_code_display",
         "instance_id",
         "message",
         "output",
     ]
     readonly_fields = fields
+
+    class Media:
+        js = ["portal/portal.js"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -48,38 +70,124 @@ class RunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Status")
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # history is read-only; retention keeps the last runs
+
+    def get_urls(self):
+        log = self.admin_site.admin_view(self.log_view)
+        return [
+            path("<path:object_id>/log/", log, name="history_run_log"),
+            *super().get_urls(),
+        ]
+
+    def log_view(self, request, object_id: str) -> JsonResponse:
+        """The log from byte ``offset`` and the run's state, for the live view."""
+        run = self.get_object(request, object_id)
+        if run is None:
+            raise Http404("No such run.")
+        if not self.has_view_permission(request, run):
+            raise PermissionDenied
+        try:
+            offset = int(request.GET.get("offset", "0"))
+        except ValueError:
+            offset = 0
+        piece = log_read(run.output_path, offset=offset)
+        status = selectors.run_status(run)
+        return JsonResponse(
+            {
+                "status": status,
+                "active": run.is_active and status == run.status,
+                "text": piece.text,
+                "offset": piece.end,
+                "size": piece.size,
+                "ended": self._ended_text(run),
+                "duration": self._duration_text(run),
+                "exit_code": self._exit_code_text(run),
+            }
+        )
+
+    @admin.display(description="WebJob", ordering="job__name")
+    def job_link(self, obj: Run) -> str:
+        url = reverse("admin:jobs_webjob_change", args=[obj.job_id])
+        return format_html('<a href="{}">{}</a>', url, obj.job.name)
+
+    @admin.display(description="Status", ordering="status")
     def status_display(self, obj: Run) -> str:
-        status = selectors.run_status(obj)
-        colour = {
-            "Success": "#2e7d32",
-            "Failed": "#c62828",
-            "Running": "#1565c0",
-            "Aborted": "#ef6c00",
-        }.get(status, "#555")
-        return format_html('<b style="color:{}">{}</b>', colour, status)
+        return format_html(
+            '<span data-live="status">{}</span>', status_pill(selectors.run_status(obj))
+        )
+
+    @admin.display(description="Started", ordering="start_time")
+    def started(self, obj: Run) -> str:
+        return _when(obj.start_time)
+
+    @admin.display(description="Ended", ordering="end_time")
+    def ended(self, obj: Run) -> str:
+        return format_html('<span data-live="ended">{}</span>', self._ended_text(obj))
 
     @admin.display(description="Duration")
     def duration(self, obj: Run) -> str:
-        return timespan(obj.end_time - obj.start_time) if obj.end_time else "-"
+        return format_html(
+            '<span data-live="duration">{}</span>', self._duration_text(obj)
+        )
+
+    @admin.display(description="Exit code", ordering="exit_code")
+    def exit_code_display(self, obj: Run) -> str:
+        return format_html(
+            '<span data-live="exit_code">{}</span>', self._exit_code_text(obj)
+        )
 
     @admin.display(description="Output")
     def output(self, obj: Run) -> str:
-        url = reverse("output-log", args=[obj.job.kind, obj.job.name, obj.run_id])
-        if not obj.output_path.exists():
-            return "-"
-        with open(obj.output_path, "rb") as f:
-            data = f.read(SHOW_BYTES + 1)
-        more = (
-            "\n… (truncated here; download the whole log)"
-            if len(data) > SHOW_BYTES
-            else ""
+        download = (
+            reverse("output-log", args=[obj.job.kind, obj.job.name, obj.run_id])
+            + "?download=1"
         )
+        piece = log_read(
+            obj.output_path,
+            offset=log_tail_start(_size(obj), limit=PIECE_BYTES),
+        )
+        active = obj.is_active and selectors.run_status(obj) == obj.status
         return format_html(
-            '<a href="{}?download=1">Download</a>'
-            '<pre style="max-height:40em;overflow:auto;white-space:pre-wrap;'
-            'word-break:break-all">{}{}</pre>',
-            url,
-            data[:SHOW_BYTES].decode("utf-8", "replace"),
-            more,
+            '<div class="portal-output" data-log-url="{}" data-offset="{}" '
+            'data-active="{}">'
+            '<button type="button" class="portal-button" data-toggle-output '
+            'aria-controls="run-output" aria-expanded="false">Toggle output</button>'
+            '<a class="portal-button" href="{}" download>Download</a>'
+            "{}{}"
+            '<pre id="run-output" class="portal-log" hidden>{}</pre></div>',
+            reverse("admin:history_run_log", args=[obj.pk]),
+            piece.end,
+            "1" if active else "0",
+            download,
+            mark_safe(FOLLOWING) if active else "",
+            format_html(
+                '<p class="portal-note">{}</p>',
+                MSG_TRUNCATED.format(skipped=piece.start),
+            )
+            if piece.start
+            else "",
+            piece.text,
         )
+
+    def _ended_text(self, obj: Run) -> str:
+        return _when(obj.end_time) if obj.end_time else "-"
+
+    def _duration_text(self, obj: Run) -> str:
+        if obj.end_time is None:
+            return "-"
+        return duration_text(run_seconds(obj, now=clock_now()))
+
+    def _exit_code_text(self, obj: Run) -> str:
+        return "-" if obj.exit_code is None else str(obj.exit_code)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _size(run: Run) -> int:
+    try:
+        return run.output_path.stat().st_size
+    except FileNotFoundError:
+        return 0

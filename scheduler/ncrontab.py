@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterError, croniter
 
 FIELD_COUNT = (
@@ -139,6 +140,30 @@ def cron_expand(expr: str) -> str:
         _format(field, values)
         for field, values in zip(_FIELDS, _parse(expr), strict=True)
     )
+
+
+def cron_words(expr: str) -> str:
+    """The schedule in plain English (cron-descriptor): ``0 */15 * * * *`` gives
+    ``Every 15 minutes``; raises CronError as cron_validate.
+
+    NCRONTAB puts seconds first. cron-descriptor reads six fields as seconds-first
+    too, except when the last looks like a year or a field is ``?``; a seventh
+    field (any year) makes seconds-first certain. Fields with names are given as
+    numbers (NCrontab's prefix names, ``M`` for Monday, are not cron-descriptor's).
+    A day and a day-of-week both match in NCrontab (see above) where
+    cron-descriptor says Vixie cron's "or": its words are changed to say "and".
+    """
+    expanded = cron_expand(expr).split()
+    fields = [
+        exp if re.search("[A-Za-z]", own) else own
+        for own, exp in zip(expr.split(), expanded, strict=True)
+    ]
+    words = ExpressionDescriptor(" ".join([*fields, "*"]), _WORDS).get_description()
+    return words.replace(", or on ", ", and only on ")
+
+
+# English and 24-hour times whatever the machine's locale.
+_WORDS = Options(locale_code="en_US", use_24hour_time_format=True)
 
 
 def cron_occurrences(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import islice
 
-from scheduler.models import Job, JobState
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from scheduler.models import ActionName, HistoryStatus, Job, JobHistory, JobState
 from scheduler.ncrontab import cron_expand
 from scheduler.recurrence import (
     RecurrenceError,
@@ -35,3 +37,29 @@ def field_message(exc: RecurrenceError) -> str:
     if exc.field in exc.message:
         return exc.message
     return f"{exc.field}: {exc.message}"
+
+
+def job_summaries() -> QuerySet[Job]:
+    """Jobs with their kept history counted (main action only: an error action's
+    entry is not the job's result; Postponed is not an execution) and their
+    latest result, for the dashboard: ``completed``, ``failed``, ``latest``."""
+    main = Q(history__action_name=ActionName.MAIN)
+    latest = (
+        JobHistory.objects.filter(job=OuterRef("pk"), action_name=ActionName.MAIN)
+        .exclude(status=HistoryStatus.POSTPONED)
+        .order_by("-start_time", "-pk")
+        .values("status")[:1]
+    )
+    return (
+        Job.objects.select_related("collection")
+        .annotate(
+            completed=Count(
+                "history", filter=main & Q(history__status=HistoryStatus.COMPLETED)
+            ),
+            failed=Count(
+                "history", filter=main & Q(history__status=HistoryStatus.FAILED)
+            ),
+            latest=Subquery(latest),
+        )
+        .order_by("collection__name", "name")
+    )
