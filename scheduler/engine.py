@@ -22,8 +22,20 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from scheduler.models import Attempt, CollectionState, Job, JobState
-from scheduler.services import attempt_enqueue, history_postponed, job_occurrences
+from scheduler.models import (
+    ActionName,
+    Attempt,
+    CollectionState,
+    HistoryStatus,
+    Job,
+    JobState,
+)
+from scheduler.services import (
+    attempt_enqueue,
+    history_add,
+    history_postponed,
+    job_occurrences,
+)
 
 log = logging.getLogger("scheduler.engine")
 BATCH = 200
@@ -60,6 +72,20 @@ def engine_step(now: datetime) -> int:
     return fired + dispatched
 
 
+# Done attempts older than this are deleted (history keeps the record); the
+# unique (job, due time) guard only matters while next_fire_at could revisit a
+# time, and it never moves backwards.
+ATTEMPT_RETENTION = timedelta(hours=1)
+
+
+def prune_attempts() -> int:
+    from django.utils import timezone
+
+    cutoff = timezone.now() - ATTEMPT_RETENTION
+    done = Attempt.objects.filter(status=Attempt.Status.DONE, created_at__lt=cutoff)
+    return done.delete()[0]
+
+
 def resend_unclaimed() -> int:
     """The outbox: send again what the queue lost (a Redis restart, a crash
     between commit and send). Real time, not the emulator clock."""
@@ -79,34 +105,40 @@ def resend_unclaimed() -> int:
 
 
 def fire_due_jobs(now: datetime) -> int:
+    """Fire due jobs one transaction each, so each action is sent as soon as its
+    own claim commits instead of after a whole batch (measured: 100 jobs due
+    together waited ~200 ms for the batch's commit)."""
     count = 0
-    with transaction.atomic():
-        due = _locked(
-            armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
-        )[:BATCH]
-        for job in due:
-            try:
-                with transaction.atomic():
-                    _fire(job, now)
-            except Exception as exc:  # a broken job is pushed aside, never a crash loop
-                log.exception("job %s could not be fired", job.pk)
-                Job.objects.filter(pk=job.pk).update(
-                    state=JobState.FAULTED, next_fire_at=None
-                )
-                from scheduler.models import ActionName, HistoryStatus
-                from scheduler.services import history_add
-
-                history_add(
-                    job=job,
-                    action_name=ActionName.MAIN,
-                    status=HistoryStatus.FAILED,
-                    message=MSG_BROKEN.format(error=exc),
-                    start=now,
-                    end=now,
-                    expected=job.next_fire_at,
-                )
-            count += 1
+    while count < BATCH:
+        with transaction.atomic():
+            job = _locked(
+                armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
+            ).first()
+            if job is None:
+                break
+            _fire_or_fault(job, now)
+        count += 1
     return count
+
+
+def _fire_or_fault(job: Job, now: datetime) -> None:
+    """A job whose schedule or action raises is Faulted and pushed aside: it can
+    never crash-loop the engine."""
+    try:
+        with transaction.atomic():
+            _fire(job, now)
+    except Exception as exc:
+        log.exception("job %s could not be fired", job.pk)
+        Job.objects.filter(pk=job.pk).update(state=JobState.FAULTED, next_fire_at=None)
+        history_add(
+            job=job,
+            action_name=ActionName.MAIN,
+            status=HistoryStatus.FAILED,
+            message=MSG_BROKEN.format(error=exc),
+            start=now,
+            end=now,
+            expected=job.next_fire_at,
+        )
 
 
 def _fire(job: Job, now: datetime) -> None:

@@ -212,6 +212,8 @@ class Attempt(models.Model):
                 name="attempt_once",
             )
         ]
+        # The engine's loop asks for Pending/Queued rows by due or queued time.
+        indexes = [models.Index(fields=["status", "due_at"], name="attempt_status_due")]
 
     def __str__(self) -> str:
         return (

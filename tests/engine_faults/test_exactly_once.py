@@ -186,8 +186,9 @@ def check_exactly_once(rows, counting: Counting, first: datetime, last: datetime
     missed = []
     while second <= last:
         for i in range(SCHEDULES):
-            if executed.get((f"j{i}", second.isoformat()), 0) != 1:
-                missed.append((f"j{i}", second.isoformat()))
+            n = executed.get((f"j{i}", second.isoformat()))
+            if n != 1:
+                missed.append((f"j{i}", second.isoformat(), n))
         second += timedelta(seconds=1)
     assert missed == [], f"{len(missed)} due seconds not executed once: {missed[:5]}"
     per_job = Counter(name for name, _, n in rows if n)

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from scheduler.clock import clock_now, clock_refresh
-from scheduler.engine import BATCH, engine_step, next_wake
+from scheduler.engine import BATCH, engine_step, next_wake, prune_attempts
 
 log = logging.getLogger("scheduler.engine")
 # The loop sleeps until the next due instant but never longer than this, so a
@@ -47,6 +47,10 @@ class Command(BaseCommand):
             delay = MAX_SLEEP if wake is None else (wake - clock_now()).total_seconds()
             stop.wait(min(max(delay, 0.0), MAX_SLEEP))
             if time.monotonic() - minute >= 60:
+                try:
+                    prune_attempts()
+                except Exception:
+                    log.exception("pruning attempts failed")
                 log.info(
                     "last minute: %d fired or dispatched, %d step errors", fired, errors
                 )
