@@ -22,17 +22,23 @@ def become_subreaper(on: bool = True) -> bool:
         return False
 
 
-def _ppid_map() -> dict[int, int]:
-    parents: dict[int, int] = {}
+def proc_stats():
+    """(pid, fields of /proc/<pid>/stat after "(comm)") for every process:
+    fields[0] state, [1] ppid, [2] pgrp, [11] utime, [12] stime."""
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-                parents[int(entry.name)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    return parents
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if len(fields) > 12:
+            yield int(entry.name), fields
+
+
+def _ppid_map() -> dict[int, int]:
+    return {pid: int(fields[1]) for pid, fields in proc_stats()}
 
 
 def descendants(pid: int) -> list[int]:
@@ -113,18 +119,11 @@ def end_tree(pid: int, *, grace: float, include_root: bool = True) -> None:
 
 def group_members(pgid: int) -> list[int]:
     """Live processes whose process group is pgid."""
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            members.append(int(entry.name))
-    return members
+    return [
+        pid
+        for pid, fields in proc_stats()
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X")
+    ]
 
 
 def environ_has(pid: int, *entries: str) -> bool:

@@ -242,18 +242,13 @@ def _die_with_parent() -> None:
 
 def group_cpu_ticks(pgid: int) -> int:
     """CPU time (clock ticks) used by the live processes of a process group."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ...
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
+    from jobs.processes import proc_stats
+
+    return sum(
+        int(fields[11]) + int(fields[12])  # utime + stime
+        for _, fields in proc_stats()
+        if int(fields[2]) == pgid
+    )
 
 
 class Monitor:

@@ -104,20 +104,28 @@ def resend_unclaimed() -> int:
     return count
 
 
+# Jobs claimed per transaction. One per transaction made every fire pay a
+# commit (measured: due -> claimed 54 ms p50 at 10 per second, against 20 ms
+# batched); one batch for everything made the first send wait for the last
+# claim (~200 ms with 100 due together). Small batches sit between.
+CLAIM_BATCH = 20
+
+
 def fire_due_jobs(now: datetime) -> int:
-    """Fire due jobs one transaction each, so each action is sent as soon as its
-    own claim commits instead of after a whole batch (measured: 100 jobs due
-    together waited ~200 ms for the batch's commit)."""
+    """Fire due jobs, CLAIM_BATCH per transaction; sends follow each commit."""
     count = 0
     while count < BATCH:
         with transaction.atomic():
-            job = _locked(
-                armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
-            ).first()
-            if job is None:
-                break
-            _fire_or_fault(job, now)
-        count += 1
+            due = list(
+                _locked(
+                    armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
+                )[:CLAIM_BATCH]
+            )
+            for job in due:
+                _fire_or_fault(job, now)
+        count += len(due)
+        if len(due) < CLAIM_BATCH:
+            break
     return count
 
 
