@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import urllib.error
 import urllib.request
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -205,7 +204,3 @@ def _webjob(spec: dict, *, job: Job, scheduled_time=None) -> _Result:
         scheduler_log(webjob, "WebJob invoked")
     url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
     return _Result(True, MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url))
-
-
-def retry_delay(action: dict) -> timedelta:
-    return parse_retry_policy(action.get("retryPolicy"), "action").interval

@@ -512,10 +512,6 @@ def history_postponed(
     )
 
 
-def plan_defaults(sku: str) -> tuple[int, tuple[str, int]]:
-    return PLAN_DEFAULTS[sku]
-
-
 # --- helpers -------------------------------------------------------------------
 
 

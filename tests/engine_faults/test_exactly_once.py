@@ -101,9 +101,9 @@ def env_for(db_url: str, root, queue: str, **extra: str) -> dict[str, str]:
     )
 
 
-def create_schedules(env: dict[str, str], url: str, lead: int = 3) -> datetime:
-    script = SETUP.format(lead=lead, count=SCHEDULES, url=url)
-    out = subprocess.run(
+def shell(env: dict[str, str], script: str) -> str:
+    """Run Python in the instance's Django (manage.py shell -c); its stdout."""
+    return subprocess.run(
         [*MANAGE, "shell", "-c", script],
         env=env,
         cwd=BASE_DIR,
@@ -111,6 +111,11 @@ def create_schedules(env: dict[str, str], url: str, lead: int = 3) -> datetime:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def create_schedules(env: dict[str, str], url: str, lead: int = 3) -> datetime:
+    script = SETUP.format(lead=lead, count=SCHEDULES, url=url)
+    out = shell(env, script)
     return datetime.fromisoformat(out.strip().splitlines()[-1])
 
 
@@ -121,30 +126,15 @@ def wait_drained(env: dict[str, str], timeout: float = 60) -> None:
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = subprocess.run(
-            [*MANAGE, "shell", "-c", script],
-            env=env,
-            cwd=BASE_DIR,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        out = shell(env, script)
         if out.strip().splitlines()[-1] == "0":
             return
         time.sleep(1)
-    detail = subprocess.run(
-        [
-            *MANAGE,
-            "shell",
-            "-c",
-            "from scheduler.models import Attempt; from django.db.models import Count; "
-            "print(list(Attempt.objects.values_list('status').annotate(Count('id'))))",
-        ],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-    ).stdout
+    detail = shell(
+        env,
+        "from scheduler.models import Attempt; from django.db.models import Count; "
+        "print(list(Attempt.objects.values_list('status').annotate(Count('id'))))",
+    )
     raise AssertionError(f"attempts still queued after the engines stopped: {detail}")
 
 
@@ -159,14 +149,7 @@ def attempts(env: dict[str, str]) -> list[tuple[str, str, int]]:
         "    print('ROW', a.job.name, a.expected_time.isoformat(), "
         "h.get((a.job.name, a.expected_time), 0))\n"
     )
-    out = subprocess.run(
-        [*MANAGE, "shell", "-c", script],
-        env=env,
-        cwd=BASE_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = shell(env, script)
     rows = []
     for line in out.splitlines():
         if line.startswith("ROW "):
