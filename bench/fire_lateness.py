@@ -650,11 +650,10 @@ def miss_note(
 
 
 STAGES = (
-    "due → attempt row written (engine)",
-    "→ attempt task picked up (worker)",
-    "→ run row inserted",
-    "→ process started (run launch: monitor forked, package copied, Popen)",
-    "… of which → a separate run_launch task done (2-hop code only)",
+    "due → handed to the queue (engine; negative: ahead of due)",
+    "due → prepared (worker's task done, monitor forked)",
+    "due → run row inserted (monitor, at the due instant)",
+    "→ process started (Popen, the job's first instruction)",
     "total, fires with every row kept",
 )
 
@@ -663,18 +662,17 @@ def webjob_stages(records: list[dict], starts: Path) -> dict[str, list[float]]:
     """Where the time of each fire went, from the rows the product writes (real
     clock; the emulator clock has no offset here) and the child's own start."""
     started = {(n, round(d)): s for n, d, s in read_starts(starts)}
-    engine, picked, inserted, process, launched, total = out = tuple([] for _ in STAGES)
+    engine, prepared, inserted, process, total = out = tuple([] for _ in STAGES)
     for r in records:
         due = r["due"]
         engine.append((r["created"] - due) * 1000)
+        if r["prepared"] is not None:
+            prepared.append((r["prepared"] - due) * 1000)
         start = started.get((r["name"], round(due)))
-        if r["picked"] is None or r["run"] is None or start is None:
-            continue  # history and runs are trimmed to the newest 30 per job
-        picked.append((r["picked"] - r["created"]) * 1000)
-        inserted.append((r["run"] - r["picked"]) * 1000)
+        if r["run"] is None or start is None:
+            continue  # runs are trimmed to the newest 30 per job
+        inserted.append((r["run"] - due) * 1000)
         process.append((start - r["run"]) * 1000)
-        if r["launched"] is not None:
-            launched.append((r["launched"] - r["run"]) * 1000)
         total.append((start - due) * 1000)
     return dict(zip(STAGES, out, strict=True))
 
@@ -978,26 +976,19 @@ def task_stages(w0: float, w1: float) -> dict:
     from django_q.models import Task
 
     from history.models import Run
-    from scheduler.models import Attempt, JobHistory
+    from scheduler.models import Attempt
 
     lo = datetime.fromtimestamp(w0, UTC)
     hi = datetime.fromtimestamp(w1, UTC)
-    picked = {
-        (h.job_id, h.expected_execution_time): h.start_time
-        for h in JobHistory.objects.filter(
-            expected_execution_time__gte=lo,
-            expected_execution_time__lt=hi,
-            action_name="MainAction",
-        )
-    }
     runs = {
         (r.job.name, r.scheduled_time): r
         for r in Run.objects.filter(
             scheduled_time__gte=lo, scheduled_time__lt=hi
         ).select_related("job")
     }
-    launched = {
-        t.name: t.stopped for t in Task.objects.filter(func="jobs.runner.run_launch")
+    prepared = {  # django-q2 keeps the newest save_limit successful tasks
+        t.name: t.stopped
+        for t in Task.objects.filter(func="scheduler.actions.attempt_execute")
     }
     attempts = Attempt.objects.filter(
         expected_time__gte=lo, expected_time__lt=hi, retry_count=0, manual=False
@@ -1005,16 +996,14 @@ def task_stages(w0: float, w1: float) -> dict:
     out = []
     for a in attempts.select_related("job"):
         run = runs.get((a.job.name, a.expected_time))
-        stopped = run and launched.get(f"run-{a.job.name}-{run.run_id}")
-        pick = picked.get((a.job_id, a.expected_time))
+        done = prepared.get(f"attempt-{a.pk}")
         out.append(
             {
                 "name": a.job.name,
                 "due": a.expected_time.timestamp(),
                 "created": a.created_at.timestamp(),
-                "picked": pick.timestamp() if pick else None,
+                "prepared": done.timestamp() if done else None,
                 "run": run.start_time.timestamp() if run else None,
-                "launched": stopped.timestamp() if stopped else None,
             }
         )
     return {"records": out, "attempts": attempts.count()}
@@ -1262,20 +1251,20 @@ def render(report: Report, plan: Plan, loads: tuple[float, float], code: str) ->
             "",
             "### Where our time goes (scheduled WebJob), ms: p50 / p99 (n)",
             "",
-            "From the rows the product writes: Attempt.created_at (engine), "
-            "JobHistory.start_time (the worker's clock_now as it starts the "
-            "action), Run.start_time (run inserted), django-q2's Task.stopped of a "
-            "separate run_launch task if any (newest 200 tasks only), and the child's "
-            "own start. History "
-            "and runs are trimmed to 30 per job, so all but the first stage cover "
-            "the newest fires of the window.",
+            "From the rows the product writes: Attempt.created_at (the engine "
+            "hands WebJob fires over SCHEDULER_LEAD ahead), django-q2's "
+            "Task.stopped of the attempt task (the worker has forked the run's "
+            "monitor; newest 200 tasks only), Run.start_time (inserted by the "
+            "monitor at the due instant), and the child's own start. Runs are "
+            "trimmed to 30 per job, so the last stages cover the newest fires of "
+            "the window.",
             "",
             "| stage | " + " | ".join(label for label, _ in report.stages) + " |",
             "|---|" + "---:|" * len(report.stages),
         ]
         for k in STAGES:
             if not any(st.get(k) for _, st in report.stages):
-                continue  # e.g. the separate run_launch task, gone since a24204d
+                continue
             cells = []
             for _, st in report.stages:
                 v = st.get(k, [])

@@ -172,6 +172,12 @@ SCHEDULER_HTTP_TIMEOUT = env_float("SCHEDULER_HTTP_TIMEOUT", 60.0, minimum=1)
 SCHEDULER_HISTORY_BODY_BYTES = 2048
 # The engine re-sends an action that no queue worker claimed within this time.
 SCHEDULER_RESEND_AFTER = env_float("SCHEDULER_RESEND_AFTER", 15.0, minimum=1)
+# WebJob actions are handed to the queue this many seconds before they fall due;
+# the run's monitor is prepared then and starts the process at the due instant
+# (scheduler/actions.py). 0 hands them over at the due instant, like Http ones.
+# Half a second: enough for a burst of ~30 fires to be prepared on 2 cores, and
+# per-second schedules are prepared between due instants, not on them.
+SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
 
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shlex
 import shutil
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from history.kudu import log_line, run_id_for, run_id_next
@@ -53,6 +54,31 @@ def run_request(
     and holds triggeredJob.lock for the run; here the lock is the partial unique
     index on active runs, so the check and the insert are one atomic step.
     """
+    run = run_insert(
+        run_prepare(
+            job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
+        )
+    )
+    run_trim(job=job)
+    if enqueue:  # False: the caller, already a queue worker, launches it itself
+        _run_enqueue(run)
+    return run
+
+
+def run_prepare(
+    *,
+    job: WebJob,
+    trigger: str,
+    arguments: str = "",
+    scheduled_time=None,
+    monitor_pid: int | None = None,
+) -> Run:
+    """Check a run request and build its row, unsaved, for run_insert.
+
+    Split from the insert so that a run due at an instant does everything but
+    the insert ahead of it (jobs.runner.run_when_due). `monitor_pid`: the run is
+    created claimed by that process, its monitor.
+    """
     if job.kind != WebJob.Kind.TRIGGERED:
         raise RunConflict(ERR_NOT_TRIGGERED)
     if settings.WEBJOBS_STOPPED:
@@ -61,54 +87,93 @@ def run_request(
         shlex.split(arguments)
     except ValueError as exc:
         raise RunRequestError(ERR_ARGUMENTS.format(detail=exc)) from None
-    run_abandon_stale(job=job)
-    run = _run_insert(
-        job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
+    run = Run(
+        job=job,
+        trigger=trigger,
+        arguments=arguments,
+        status=RunStatus.INITIALIZING,
+        scheduled_time=scheduled_time,
+        monitor_pid=monitor_pid,
+        instance_id=settings.WEBSITE_INSTANCE_ID if monitor_pid else "",
     )
-    _run_trim(job=job)
-    if enqueue:  # False: the caller, already a queue worker, launches it itself
-        _run_enqueue(run)
+    run.last_run_id = _last_run_id(job)
     return run
 
 
-def _run_insert(*, job: WebJob, trigger: str, arguments: str, scheduled_time) -> Run:
-    now = clock_now()
-    run_id = run_id_for(now)
-    last = (
+def _last_run_id(job: WebJob) -> str | None:
+    return (
         Run.objects.filter(job=job)
         .order_by("-run_id")
         .values_list("run_id", flat=True)
         .first()
     )
-    if last is not None and last >= run_id:
-        run_id = run_id_next(last)  # the emulator clock never gives two runs one id
+
+
+def _savepoint():
+    """Inside a transaction, a savepoint so that a refused insert leaves it
+    usable; outside, none: the insert is its own transaction (one statement)."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+class _Rehearsal(Exception):
+    pass
+
+
+def run_rehearse(run: Run) -> None:
+    """Insert a prepared run and roll it back, ahead of its due instant.
+
+    A freshly forked monitor's first insert pays for its cold start: ~200
+    copy-on-write page faults and the connection's first write (measured here:
+    6-9 ms; after a rehearsal 3 ms). Rehearsed, the insert at the due instant
+    does not. Nothing stays: no row, no file; a refused insert is fine too.
+    """
     try:
         with transaction.atomic():
-            run = Run.objects.create(
-                job=job,
-                run_id=run_id,
-                trigger=trigger,
-                arguments=arguments,
-                start_time=now,
-                status=RunStatus.INITIALIZING,
-                heartbeat_at=timezone.now(),
-                scheduled_time=scheduled_time,
-            )
-    except IntegrityError:
-        if Run.objects.filter(job=job, status__in=ACTIVE_STATUSES).exists():
-            raise RunConflict(ERR_RUNNING) from None
-        raise
+            now = clock_now()
+            run.run_id, run.start_time, run.heartbeat_at = "0", now, timezone.now()
+            run.save(force_insert=True)
+            raise _Rehearsal
+    except (_Rehearsal, IntegrityError):
+        pass
+    run.pk, run._state.adding = None, True
+
+
+def run_insert(run: Run) -> Run:
+    """Insert a prepared run now, stamped with the current time: one statement
+    when nothing is in the way. A run whose monitor went silent holds the lock
+    no longer: it is abandoned and the insert tried again."""
+    for attempt in range(3):
+        now = clock_now()
+        run_id = run_id_for(now)
+        if run.last_run_id is not None and run.last_run_id >= run_id:
+            run_id = run_id_next(run.last_run_id)  # the clock may step back <= 1 s
+        run.run_id, run.start_time, run.heartbeat_at = run_id, now, timezone.now()
+        try:
+            with _savepoint():
+                run.save(force_insert=True)
+            break
+        except IntegrityError:
+            run.pk = None
+            if attempt == 2:
+                raise
+            if Run.objects.filter(job=run.job, status__in=ACTIVE_STATUSES).exists():
+                if not run_abandon_stale(job=run.job):
+                    raise RunConflict(ERR_RUNNING) from None
+            else:  # a run inserted since run_prepare took this run id
+                run.last_run_id = _last_run_id(run.job)
     run.data_dir.mkdir(parents=True, exist_ok=True)
     with open(run.output_path, "a", encoding="utf-8") as log:
         log.write(
             log_line(
-                now, settings.WEBSITE_INSTANCE_ID, "Status changed to Initializing"
+                run.start_time,
+                settings.WEBSITE_INSTANCE_ID,
+                "Status changed to Initializing",
             )
         )
     return run
 
 
-def _run_trim(*, job: WebJob) -> None:
+def run_trim(*, job: WebJob) -> None:
     """Keep the newest WEBJOBS_HISTORY_SIZE runs; older runs go with their folders."""
     keep = settings.WEBJOBS_HISTORY_SIZE
     old = list(

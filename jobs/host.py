@@ -28,7 +28,6 @@ each process's environment for the job's marker so a reused pid is never hit.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import selectors
@@ -60,9 +59,11 @@ from jobs.packaging import JobSettings
 from jobs.processes import (
     alive,
     cmdline,
+    die_with,
     environ_has,
     environ_search,
     group_members,
+    pdeathsig_wrapper,
     signal_quietly,
 )
 from jobs.runtimes import resolve_runtime
@@ -586,14 +587,14 @@ class Host:
                 raise RuntimeError(error)
             self._prepare(child)
             child.proc = subprocess.Popen(
-                [*_PDEATHSIG_WRAPPER, *runtime.argv_prefix, script.name],
+                [*pdeathsig_wrapper(), *runtime.argv_prefix, script.name],
                 cwd=child.work_root / script.parent,
                 env=self._env(child),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own group: what a stop kills
-                preexec_fn=None if _PDEATHSIG_WRAPPER else _die_with(os.getpid()),
+                preexec_fn=die_with(os.getpid()),
             )
         except Exception as exc:
             self._log(child, core.MSG_START_FAILED.format(error=exc), "ERR")
@@ -912,50 +913,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-_LIBC = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def _pdeathsig_wrapper() -> tuple[str, ...]:
-    """`setpriv --pdeathsig KILL --` (util-linux) when this host has it.
-
-    A preexec_fn makes CPython fork the whole host (~10 ms with Django loaded)
-    instead of vfork (~3 ms), which a burst of 100 starts pays 100 times; the
-    tiny setpriv exec sets the same death signal in the child instead. What it
-    gives up is preexec's parent check: a host killed in the millisecond
-    between vfork and setpriv's prctl leaves that one job running (the next
-    host of the instance ends it, as any leftover). Without setpriv, preexec.
-    """
-    path = shutil.which("setpriv")
-    if not path:
-        return ()
-    try:
-        usage = subprocess.run(
-            [path, "--help"], capture_output=True, text=True, timeout=5
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    return (path, "--pdeathsig", "KILL", "--") if "--pdeathsig" in usage else ()
-
-
-_PDEATHSIG_WRAPPER = _pdeathsig_wrapper()
-
-
-def _die_with(parent: int):
-    """preexec_fn: the job gets SIGKILL when the host dies, even by kill -9.
-
-    If the host died between fork and prctl, the signal would never come; the
-    parent-pid check closes that window.
-    """
-
-    def set_pdeathsig() -> None:
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return set_pdeathsig
 
 
 def _has_exited(proc: subprocess.Popen) -> bool:

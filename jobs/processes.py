@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import shutil
 import signal
+import subprocess
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -166,3 +169,46 @@ def cmdline(pid: int) -> list[str]:
             return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
     except OSError:
         return []
+
+
+# --- a job dies with the process that started it ----------------------------------
+
+PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def pdeathsig_wrapper() -> tuple[str, ...]:
+    """`setpriv --pdeathsig KILL --` (util-linux) when this machine has it.
+
+    A preexec_fn makes CPython fork the whole parent (~10 ms with Django loaded)
+    instead of vfork (~3 ms), which a burst of 100 starts pays 100 times; the
+    tiny setpriv exec sets the same death signal in the child instead. What it
+    gives up is preexec's parent check: a parent killed in the millisecond
+    between vfork and setpriv's prctl leaves that one job running (the next
+    host of the instance ends it, as any leftover). Without setpriv, preexec.
+    """
+    path = shutil.which("setpriv")
+    if not path:
+        return ()
+    try:
+        usage = subprocess.run(
+            [path, "--help"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (path, "--pdeathsig", "KILL", "--") if "--pdeathsig" in usage else ()
+
+
+def die_with(parent: int):
+    """Popen's preexec_fn when there is no setpriv, else None: the job gets
+    SIGKILL when `parent` dies, even by kill -9. If the parent died between fork
+    and prctl, the signal would never come; the parent-pid check closes that."""
+    if pdeathsig_wrapper():
+        return None
+
+    def set_pdeathsig() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return set_pdeathsig

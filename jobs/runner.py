@@ -16,7 +16,6 @@ dies with the monitor (PR_SET_PDEATHSIG) if the monitor is killed with -9.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import selectors
 import shlex
@@ -29,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from history.kudu import log_line
+from jobs.processes import die_with, pdeathsig_wrapper
 
 IDLE_MESSAGE = (
     "Command '{command}' was aborted due to no output nor CPU activity for {seconds} "
@@ -51,88 +51,133 @@ _PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWO
 
 def run_launch(run_pk: int) -> str:
     """Claim the run and start its monitor; a repeated delivery is a no-op."""
+    from history.models import Run
+
+    if not _run_claim(run_pk, monitor_pid=0):
+        return "already claimed"
+    run = Run.objects.select_related("job").get(pk=run_pk)
+    plan = _launch_plan(run.job)
+    if _plan_failed(plan, run):
+        return "failed: " + plan["error"]
+    spec = _run_spec(plan, run)
+    _fork_monitor(lambda: _monitor(spec), log_path=run.data_dir / "monitor.log")
+    return "monitor started"
+
+
+def run_when_due(job, *, not_before: float, prepare) -> None:
+    """Start a run of `job` at a due instant (epoch seconds, real time), not when
+    a queue worker got to it.
+
+    A monitor is forked now and does everything that can be done ahead: the
+    working copy, its database connection, and `prepare()`, which returns
+    `begin`. It sleeps until `not_before`, then calls `begin()`, which inserts
+    the run (Kudu's lock: a run still active makes it return None) and returns
+    `(run, after_start)`; the job's process starts at once and `after_start()`
+    records the fire. A due instant already past starts it immediately. Why:
+    fire lateness is then the monitor's wake-up and one insert, not the queue's
+    backlog nor a fresh process's cold ORM (bench/fire_lateness.py).
+    """
+    plan = _launch_plan(job)
+    job.data_dir.mkdir(parents=True, exist_ok=True)
+    _fork_monitor(
+        lambda: _monitor_when_due(plan, not_before, prepare),
+        log_path=job.data_dir / "monitor.log",
+    )
+
+
+def _run_claim(run_pk: int, *, monitor_pid: int) -> bool:
     from django.conf import settings
     from django.utils import timezone
 
     from history.models import Run, RunStatus
-    from history.services import run_finish
-    from scheduler.clock import clock_offset
 
-    claimed = Run.objects.filter(
-        pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
-    ).update(
-        monitor_pid=0,
-        instance_id=settings.WEBSITE_INSTANCE_ID,
-        heartbeat_at=timezone.now(),
+    return bool(
+        Run.objects.filter(
+            pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
+        ).update(
+            monitor_pid=monitor_pid,
+            instance_id=settings.WEBSITE_INSTANCE_ID,
+            heartbeat_at=timezone.now(),
+        )
     )
-    if not claimed:
-        return "already claimed"
-    run = Run.objects.select_related("job").get(pk=run_pk)
-    job = run.job
-    if job.error:
-        run_finish(run=run, status=RunStatus.FAILED, message=job.error)
-        return "failed: " + job.error
+
+
+def _launch_plan(job) -> dict:
+    """What a run of `job` needs that does not depend on the run itself."""
+    from django.conf import settings
+
     from jobs.packaging import JobSettings
     from jobs.runtimes import resolve_runtime
+    from scheduler.clock import clock_offset
 
     runtime = resolve_runtime(
         job.extension, Path(job.run_command).name, job.script_host
     )
-    if runtime.error:
-        run_finish(run=run, status=RunStatus.FAILED, message=runtime.error)
-        return "failed: " + runtime.error
+    pdeathsig_wrapper()  # cached here, in the parent, not asked in each monitor
     job_settings = JobSettings(job.settings or {})
     in_place = job_settings.is_in_place(job.extension)
+    temp = settings.WEBJOBS_ROOT / "temp"
+    unique = uuid.uuid4().hex[:12]
     work_root = (
-        job.package_dir
-        if in_place
-        else settings.WEBJOBS_ROOT
-        / "temp"
-        / "jobs"
-        / job.kind
-        / job.name
-        / uuid.uuid4().hex[:12]
+        job.package_dir if in_place else temp / "jobs" / job.kind / job.name / unique
     )
-    shutdown_file = (
-        settings.WEBJOBS_ROOT
-        / "temp"
-        / "JobsShutdown"
-        / job.kind
-        / job.name
-        / uuid.uuid4().hex[:12]
-    )
+    shutdown_file = temp / "JobsShutdown" / job.kind / job.name / unique
     shutdown_file.parent.mkdir(parents=True, exist_ok=True)  # jobs may watch it
-    spec = {
-        "run_pk": run.pk,
-        "run_id": run.run_id,
+    return {
+        "job": job,
+        "error": job.error or runtime.error or "",
+        "argv_prefix": runtime.argv_prefix,
         "job_name": job.name,
         "kind": job.kind,
         "instance": settings.WEBSITE_INSTANCE_ID,
-        "log_path": str(run.output_path),
         "package_dir": str(job.package_dir),
         "work_root": str(work_root),
         "in_place": in_place,
         "run_command": job.run_command,
         "script_host": job.script_host,
-        "argv": [
-            *runtime.argv_prefix,
-            Path(job.run_command).name,
-            *shlex.split(run.arguments),
-        ],
-        "env": _job_env(
-            job=job, run=run, work_root=work_root, shutdown_file=shutdown_file
-        ),
         "shutdown_file": str(shutdown_file),
         "idle_timeout": settings.WEBJOBS_IDLE_TIMEOUT,
         "max_log_bytes": settings.WEBJOBS_MAX_LOG_BYTES,
         "stopping_wait_time": job_settings.stopping_wait_time(job.kind),
         "clock_offset": clock_offset(),
     }
-    _fork_monitor(spec, log_path=run.data_dir / "monitor.log")
-    return "monitor started"
 
 
-def _fork_monitor(spec: dict, *, log_path: Path) -> None:
+def _plan_failed(plan: dict, run) -> bool:
+    """A job that cannot run (deploy error, no runtime) fails its run at once."""
+    from history.models import RunStatus
+    from history.services import run_finish
+
+    if plan["error"]:
+        run_finish(run=run, status=RunStatus.FAILED, message=plan["error"])
+        return True
+    return False
+
+
+def _run_spec(plan: dict, run) -> dict:
+    """The monitor's instructions for one run."""
+    job, work_root = plan["job"], Path(plan["work_root"])
+    spec = {k: v for k, v in plan.items() if k not in ("job", "argv_prefix", "error")}
+    spec.update(
+        run_pk=run.pk,
+        run_id=run.run_id,
+        log_path=str(run.output_path),
+        argv=[
+            *plan["argv_prefix"],
+            Path(job.run_command).name,
+            *shlex.split(run.arguments),
+        ],
+        env=_job_env(
+            job=job,
+            run=run,
+            work_root=work_root,
+            shutdown_file=Path(plan["shutdown_file"]),
+        ),
+    )
+    return spec
+
+
+def _fork_monitor(body, *, log_path: Path) -> None:
     """Double-fork a monitor out of this (already set-up) Django process.
 
     Forking instead of starting `python -m ...` saves Django's start-up on every
@@ -151,7 +196,7 @@ def _fork_monitor(spec: dict, *, log_path: Path) -> None:
         if os.fork():
             os._exit(0)
         _detach_inherited_state(log_path)
-        code = _monitor(spec)
+        code = body()
     except BaseException:  # noqa: BLE001  (a forked child must never return)
         import traceback
 
@@ -232,14 +277,6 @@ def _job_env(*, job, run, work_root: Path, shutdown_file: Path) -> dict[str, str
 # --- the monitor process ---------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """In the job's child: receive SIGKILL when the monitor dies (Linux prctl)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 def group_cpu_ticks(pgid: int) -> int:
     """CPU time (clock ticks) used by the live processes of a process group."""
     from jobs.processes import proc_stats
@@ -287,7 +324,7 @@ class Monitor:
     def start(self) -> None:
         spec = self.spec
         work_root = Path(spec["work_root"])
-        if not spec["in_place"]:
+        if not spec["in_place"] and not spec.get("prepared"):
             shutil.copytree(spec["package_dir"], work_root, symlinks=True)
         cwd = work_root / Path(spec["run_command"]).parent
         self.write(
@@ -296,14 +333,14 @@ class Monitor:
         )
         self.write("Status changed to Running")
         self.proc = subprocess.Popen(
-            spec["argv"],
+            [*pdeathsig_wrapper(), *spec["argv"]],
             cwd=cwd,
             env=spec["env"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with(os.getpid()),
         )
 
     def follow(self, on_tick) -> tuple[str, str, int | None]:
@@ -409,7 +446,47 @@ class Monitor:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
 
 
-def _monitor(spec: dict) -> int:
+def _monitor_when_due(plan: dict, not_before: float, prepare) -> int:
+    """run_when_due's monitor: prepare, wait for the due instant, begin, run."""
+    from django.db import connection
+
+    from scheduler.clock import clock_pin
+
+    prepared = not plan["in_place"] and not plan["error"]
+    if prepared:
+        shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+    connection.ensure_connection()
+    begin = prepare()
+    delay = not_before - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    clock_pin(plan["clock_offset"])  # read by the worker within SCHEDULER_LEAD
+    started = begin()
+    if started is None:  # skipped (a run is still active) or refused
+        if prepared:
+            shutil.rmtree(plan["work_root"], ignore_errors=True)
+        return 0
+    run, after_start = started  # created claimed by this monitor
+    if _plan_failed(plan, run):
+        after_start()
+        return 0
+    spec = _run_spec(plan, run)
+    spec["prepared"] = prepared
+    spec["due"] = not_before
+    return _monitor(spec, run=run, after_start=after_start)
+
+
+# Once its job has started, a monitor only records and streams: it yields the
+# CPU to monitors still starting theirs (ten fires due in the same instant).
+# Nice alone is not enough (ten niced monitors together weigh as much as one
+# job starting), so a monitor started at a due instant also waits SETTLE_AFTER
+# seconds past it before its bookkeeping (measured: the tenth job of an instant
+# started 40 ms late with nice alone; see bench/fire_lateness.py).
+NICE_AFTER_START = 10
+SETTLE_AFTER = 0.1
+
+
+def _monitor(spec: dict, *, run=None, after_start=None) -> int:
     """The monitor's life: start the job, record it, follow it, record the end."""
     monitor = Monitor(spec)
 
@@ -423,15 +500,21 @@ def _monitor(spec: dict) -> int:
         monitor.start()
     except Exception as exc:
         start_error = f"The job could not be started: {exc}"
+    os.nice(NICE_AFTER_START)
+    if "due" in spec:
+        time.sleep(max(0.0, spec["due"] + SETTLE_AFTER - time.time()))
     from django.utils import timezone
 
     from history.models import ACTIVE_STATUSES, Run, RunStatus
     from history.services import run_finish
 
-    run = Run.objects.select_related("job").get(pk=spec["run_pk"])
+    if run is None:
+        run = Run.objects.select_related("job").get(pk=spec["run_pk"])
     if start_error or monitor.proc is None:
         monitor.close()
         run_finish(run=run, status=RunStatus.FAILED, message=start_error)
+        if after_start is not None:
+            after_start()  # the fire happened; its run failed to start
         return 1
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,
@@ -439,6 +522,8 @@ def _monitor(spec: dict) -> int:
         monitor_pid=os.getpid(),
         heartbeat_at=timezone.now(),
     )
+    if after_start is not None:
+        after_start()
     last_beat = time.monotonic()
 
     def on_tick() -> bool:

@@ -11,6 +11,7 @@ runs, as Azure's high-availability doc describes.
 from __future__ import annotations
 
 import base64
+import os
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -53,17 +54,23 @@ def attempt_execute(attempt_pk: int) -> str:
     attempt = Attempt.objects.select_related("job", "job__collection").get(
         pk=attempt_pk
     )
-    job = attempt.job
-    main = job.action
+    main = attempt.job.action
     action = main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
     if action is None:
         return "no error action"
+    if action["type"] not in ("Http", "Https"):
+        return _webjob_when_due(attempt, action)
     start = clock_now()
-    scheduled = None if attempt.manual else attempt.expected_time
-    result = run_action(action, job=job, scheduled_time=scheduled)
+    result = _http(action["request"])
+    _conclude(attempt, action, result, start=start)
+    return "Completed" if result.ok else "Failed"
+
+
+def _conclude(attempt: Attempt, action: dict, result: _Result, *, start) -> None:
+    """Record an execution: history entry, counters, the retry or error action."""
     end = clock_now()
     history_add(
-        job=job,
+        job=attempt.job,
         action_name=attempt.action_name,
         status=result.status,
         message=result.message,
@@ -75,7 +82,6 @@ def attempt_execute(attempt_pk: int) -> str:
     _account(attempt, ok=result.ok, start=start)
     if not result.ok:
         _after_failure(attempt, action, now=end)
-    return "Completed" if result.ok else "Failed"
 
 
 def _account(attempt: Attempt, *, ok: bool, start) -> None:
@@ -119,12 +125,6 @@ def _after_failure(attempt: Attempt, action: dict, *, now) -> None:
                 )
 
 
-def run_action(action: dict, *, job: Job, scheduled_time=None) -> _Result:
-    if action["type"] in ("Http", "Https"):
-        return _http(action["request"])
-    return _webjob(action["webJob"], job=job, scheduled_time=scheduled_time)
-
-
 def _http(request: dict) -> _Result:
     """One HTTP call; 2xx is success; history keeps the first 2,048 bytes."""
     headers = dict(request.get("headers") or {})
@@ -160,47 +160,95 @@ def _http(request: dict) -> _Result:
         return _Result(False, MSG_HTTP_ERROR.format(host=host, error=exc))
 
 
-def _webjob(spec: dict, *, job: Job, scheduled_time=None) -> _Result:
-    """Run a triggered WebJob, recorded in its history as triggered by this job."""
-    from history.services import RunConflict, RunRequestError, run_request
-    from jobs.models import WebJob
+def _webjob_when_due(attempt: Attempt, action: dict) -> str:
+    """A WebJob action starts its run at the attempt's due instant.
 
-    name = spec["name"]
+    The engine hands WebJob fires to the queue SCHEDULER_LEAD seconds ahead; the
+    run's monitor is forked here, prepares everything but the run's insert, and
+    waits for the due instant, where it inserts the run and starts the process
+    (jobs.runner.run_when_due). So the process starts on time whatever the
+    queue's backlog, and a previous run that ends before the due instant still
+    lets this one run: Kudu's lock is taken at the due instant, not ahead.
+    """
+    from jobs.models import WebJob
+    from jobs.runner import run_when_due
+    from scheduler.clock import clock_offset
+
+    name = action["webJob"]["name"]
     webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
     if webjob is None:
-        return _Result(
-            False, MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
-        )
+        error = MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
+        _conclude(attempt, action, _Result(False, error), start=clock_now())
+        return "Failed"
+    not_before = attempt.due_at.timestamp() - clock_offset()  # real time
+    run_when_due(
+        webjob,
+        not_before=not_before,
+        prepare=lambda: _webjob_prepare(attempt, action, webjob),
+    )
+    return "Run prepared"
+
+
+def _webjob_prepare(attempt: Attempt, action: dict, webjob):
+    """In the run's monitor, ahead of the due instant: check the request and
+    build the run (recorded in the WebJob's history as triggered by this job).
+    Returns `begin` for the due instant, which inserts the run and returns
+    (run, after_start), or None when no run starts (the outcome recorded)."""
+    from history.services import (
+        RunConflict,
+        RunRequestError,
+        run_insert,
+        run_prepare,
+        run_rehearse,
+        run_trim,
+    )
     from scheduler.webjobs import scheduler_log, trigger_text
 
+    job, name = attempt.job, webjob.name
     scheduled = job.webjob_id is not None
     if scheduled:
         trigger = trigger_text(job)  # Kudu's `Schedule - <expanded cron>`
     else:
         trigger = f"Scheduler - {job.collection.name}/{job.name}"
-    try:
-        run = run_request(
-            job=webjob,
-            trigger=trigger,
-            arguments=spec.get("arguments", ""),
-            scheduled_time=scheduled_time,
-            enqueue=False,
-        )
-    except RunConflict as exc:
+
+    def refused(exc: Exception) -> None:
         if scheduled and str(exc) == ERR_RUNNING:
             # Kudu ignores a schedule that falls due while a run is going; the
             # history says so instead of counting it as a failure.
             scheduler_log(webjob, MSG_SKIPPED)
-            return _Result(True, MSG_SKIPPED, status=HistoryStatus.POSTPONED)
-        return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
-    except RunRequestError as exc:
-        return _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
-    # This is already a queue worker: launch the run here rather than through a
-    # second queue hop (it costs a task pick-up and a result save per fire).
-    from jobs.runner import run_launch
+            result = _Result(True, MSG_SKIPPED, status=HistoryStatus.POSTPONED)
+        else:
+            result = _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
+        _conclude(attempt, action, result, start=clock_now())
 
-    run_launch(run.pk)
-    if scheduled:
-        scheduler_log(webjob, "WebJob invoked")
-    url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
-    return _Result(True, MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url))
+    try:
+        run = run_prepare(
+            job=webjob,
+            trigger=trigger,
+            arguments=action["webJob"].get("arguments", ""),
+            scheduled_time=None if attempt.manual else attempt.expected_time,
+            monitor_pid=os.getpid(),  # this process is the run's monitor
+        )
+    except (RunConflict, RunRequestError) as exc:
+        error = exc
+        return lambda: refused(error)
+    run_rehearse(run)
+
+    def begin():
+        start = clock_now()
+        try:
+            run_insert(run)
+        except RunConflict as exc:
+            return refused(exc)
+
+        def after_start() -> None:
+            run_trim(job=webjob)
+            if scheduled:
+                scheduler_log(webjob, "WebJob invoked")
+            url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
+            message = MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url)
+            _conclude(attempt, action, _Result(True, message), start=start)
+
+        return run, after_start
+
+    return begin

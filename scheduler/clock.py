@@ -44,6 +44,13 @@ def clock_offset() -> float:
     return _cached[1]
 
 
+def clock_pin(offset: float) -> None:
+    """Use an offset read moments ago (by the parent of a forked process) for
+    the next _CACHE_SECONDS, instead of a query on the next read."""
+    global _cached
+    _cached = (time.monotonic(), offset)
+
+
 def clock_refresh() -> None:
     global _cached
     _cached = None

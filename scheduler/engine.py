@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from scheduler.models import (
     ActionName,
@@ -111,16 +112,24 @@ def resend_unclaimed() -> int:
 CLAIM_BATCH = 20
 
 
+# WebJob actions are claimed SCHEDULER_LEAD ahead of their due instant: their
+# run's monitor waits for it (scheduler/actions.py), Http actions are sent when due.
+AHEAD = Q(action__type="WebJob")
+
+
+def _claimable(now: datetime):
+    lead = timedelta(seconds=settings.SCHEDULER_LEAD)
+    return armed_jobs().filter(
+        Q(next_fire_at__lte=now) | (AHEAD & Q(next_fire_at__lte=now + lead))
+    )
+
+
 def fire_due_jobs(now: datetime) -> int:
     """Fire due jobs, CLAIM_BATCH per transaction; sends follow each commit."""
     count = 0
     while count < BATCH:
         with transaction.atomic():
-            due = list(
-                _locked(
-                    armed_jobs().filter(next_fire_at__lte=now).order_by("next_fire_at")
-                )[:CLAIM_BATCH]
-            )
+            due = list(_locked(_claimable(now).order_by("next_fire_at"))[:CLAIM_BATCH])
             for job in due:
                 _fire_or_fault(job, now)
         count += len(due)
@@ -201,13 +210,15 @@ def dispatch_due_attempts(now: datetime) -> int:
 
 
 def next_wake(now: datetime) -> datetime | None:
-    """The earliest instant anything is due, for the loop's sleep."""
-    job = (
-        armed_jobs()
-        .order_by("next_fire_at")
-        .values_list("next_fire_at", flat=True)
-        .first()
-    )
+    """The earliest instant anything is due (WebJob actions: claimable), for the
+    loop's sleep."""
+    lead = timedelta(seconds=settings.SCHEDULER_LEAD)
+    first = armed_jobs().order_by("next_fire_at").values_list("next_fire_at", flat=True)
+    job = first.exclude(AHEAD).first()
+    ahead = first.filter(AHEAD).first()
+    if ahead is not None:
+        ahead -= lead
+        job = ahead if job is None else min(job, ahead)
     attempt = (
         Attempt.objects.filter(status=Attempt.Status.PENDING)
         .order_by("due_at")

@@ -11,6 +11,21 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FINAL = ("Success", "Failed", "Aborted")
 
 
+def history_entry(timeout: float = 15.0, **lookup):
+    """The scheduler history entry of a WebJob action, once its monitor wrote it:
+    a WebJob fire is recorded by the run's monitor at the due instant, after the
+    engine step that handed it over has returned."""
+    from scheduler.models import JobHistory
+
+    deadline = time.monotonic() + timeout
+    while True:
+        entry = JobHistory.objects.filter(**lookup).first()
+        if entry is not None or time.monotonic() > deadline:
+            assert entry is not None, f"no history entry for {lookup} in {timeout} s"
+            return entry
+        time.sleep(0.05)
+
+
 def make_zip(
     files: dict[str, bytes | str], *, links: dict[str, str] | None = None
 ) -> bytes:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
 
-from scheduler.clock import clock_now, clock_set
+from history.models import ACTIVE_STATUSES, Run
+from scheduler.clock import clock_now, clock_offset, clock_set
 from scheduler.engine import engine_step
-from scheduler.models import Job, JobHistory
+from scheduler.models import Attempt, Job, JobHistory
 from scheduler.services import collection_put, job_put
-from tests.helpers import make_zip
+from tests.helpers import history_entry, make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +41,7 @@ def test_it_creates_the_scheduler_job_and_fires_it_with_kudus_trigger(api):
     )
     clock_set("2031-05-01T10:15:00.200Z")
     engine_step(clock_now())
+    history_entry(job=timer)  # written by the run's monitor as the process starts
     latest = api.get("/api/triggeredwebjobs/quarter").json()["latest_run"]
     run = api.wait(latest["url"])
     assert run["trigger"] == "Schedule - 0 0,15,30,45 * * * *"
@@ -70,6 +73,7 @@ def test_it_honours_webjobs_disable_schedule(api, settings):
     settings.WEBJOBS_DISABLE_SCHEDULE = True
     clock_set("2031-05-01T10:08:00.5Z")
     engine_step(clock_now())
+    assert not Attempt.objects.filter(job__webjob__name="quiet").exists()  # not fired
     assert api.get("/api/triggeredwebjobs/quiet").json()["latest_run"] is None
     assert api.run_and_wait("quiet")["status"] == "Success"  # manual runs still work
 
@@ -80,7 +84,7 @@ def test_it_skips_an_occurrence_while_the_previous_run_is_going(api):
     first = api.run("busy")
     clock_set("2031-05-01T10:08:00.5Z")
     engine_step(clock_now())
-    entry = JobHistory.objects.get(job__webjob__name="busy")
+    entry = history_entry(job__webjob__name="busy")
     assert entry.status == "Postponed"
     assert "WebJob is still running; this schedule was skipped" in entry.message
     assert len(api.get("/api/triggeredwebjobs/busy/history").json()["runs"]) == 1
@@ -111,6 +115,7 @@ def test_time_travel_fires_month_end_jobs_once_with_emulated_times(api, target):
     clock_set("2031-02-01T00:00:02Z")
     engine_step(clock_now())
     engine_step(clock_now())
+    history_entry(job__webjob__name="monthly")  # the run has started
     runs = api.get("/api/triggeredwebjobs/monthly/history").json()["runs"]
     assert len(runs) == 1
     assert runs[0]["start_time"].startswith("2031-02-01T00:00:0")
@@ -120,4 +125,52 @@ def test_time_travel_fires_month_end_jobs_once_with_emulated_times(api, target):
     assert history[0].expected_execution_time == at("2031-01-31T23:59:00Z")
     assert history[0].start_time >= at("2031-02-01T00:00:02Z")
     assert len(target.calls) == 1
+    api.wait(runs[0]["url"])
+
+
+def _just_after_a_second() -> None:
+    """Wait until the emulated clock is ~0.1 s past a whole second, so the next
+    per-second occurrence is ~0.9 s ahead."""
+    while not 0.05 < clock_now().microsecond / 1e6 < 0.2:
+        time.sleep(0.01)
+
+
+def test_a_fire_is_handed_over_ahead_and_its_process_starts_at_the_due_instant(
+    api, settings
+):
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    script = 'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
+    deploy_scheduled(api, "tick", "* * * * * *", script=script)
+    timer = Job.objects.get(webjob__name="tick")
+    _just_after_a_second()
+    engine_step(clock_now())
+    attempt = Attempt.objects.get(job=timer)
+    due = attempt.expected_time
+    assert due > clock_now()  # claimed and handed to the queue before it is due
+    assert not Run.objects.filter(job=timer.webjob).exists()  # no run yet
+    history_entry(job=timer)
+    run = api.wait(api.get("/api/triggeredwebjobs/tick").json()["latest_run"]["url"])
+    out = api.output(run)
+    started = float(out.split("started=")[1].split()[0])
+    assert started >= due.timestamp() - clock_offset()  # never before it is due
+    assert f"due={due.isoformat()}" in out
+
+
+def test_kudus_lock_is_checked_at_the_due_instant_not_at_hand_over(api, settings):
+    """A run that ends between the hand-over and the due instant does not make
+    the occurrence be skipped."""
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    deploy_scheduled(api, "brief", "* * * * * *", script="sleep 0.3\n")
+    timer = Job.objects.get(webjob__name="brief")
+    _just_after_a_second()
+    manual = api.run("brief")
+    engine_step(clock_now())  # the manual run is still going now
+    assert Run.objects.filter(job=timer.webjob, status__in=ACTIVE_STATUSES).exists()
+    entry = history_entry(job=timer)
+    assert entry.status == "Completed", entry.message
+    runs = api.get("/api/triggeredwebjobs/brief/history").json()["runs"]
+    assert [r["trigger"].split(" - ")[0] for r in runs] == ["Schedule", "External"]
+    api.wait(manual["Location"])
     api.wait(runs[0]["url"])

@@ -8,8 +8,8 @@ import pytest
 
 from scheduler.clock import clock_now
 from scheduler.engine import engine_step
-from scheduler.models import JobHistory
 from scheduler.services import job_put
+from tests.helpers import history_entry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_it_runs_the_webjob_with_arguments_and_records_the_trigger(collection, a
         },
     )
     engine_step(clock_now())
-    entry = JobHistory.objects.get(job=job)
+    entry = history_entry(job=job)
     assert entry.status == "Completed"
     assert "WebJob Action - Run" in entry.message
     latest = api.get("/api/triggeredwebjobs/hello").json()["latest_run"]
@@ -57,7 +57,7 @@ def test_it_fails_the_action_when_the_webjob_is_already_running(collection, api)
         },
     )
     engine_step(clock_now())
-    entry = JobHistory.objects.get(job=job)
+    entry = history_entry(job=job)
     assert entry.status == "Failed"
     assert "Cannot start a new run since job is already running." in entry.message
     api.wait(first["Location"])
