@@ -64,7 +64,7 @@ def run_launch(run_pk: int) -> str:
     return "monitor started"
 
 
-def run_when_due(job, *, not_before: float, prepare) -> None:
+def run_when_due(job, *, not_before: float, prepare, release) -> None:
     """Start a run of `job` at a due instant (epoch seconds, real time), not when
     a queue worker got to it.
 
@@ -73,14 +73,16 @@ def run_when_due(job, *, not_before: float, prepare) -> None:
     `begin`. It sleeps until `not_before`, then calls `begin()`, which inserts
     the run (Kudu's lock: a run still active makes it return None) and returns
     `(run, after_start)`; the job's process starts at once and `after_start()`
-    records the fire. A due instant already past starts it immediately. Why:
+    records the fire. A due instant already past starts it immediately. Asked
+    to stop (SIGTERM: the instance shuts down) before the due instant, it calls
+    `release()`, which gives the fire back to the engine, and starts nothing. Why:
     fire lateness is then the monitor's wake-up and one insert, not the queue's
     backlog nor a fresh process's cold ORM (bench/fire_lateness.py).
     """
     plan = _launch_plan(job)
     job.data_dir.mkdir(parents=True, exist_ok=True)
     _fork_monitor(
-        lambda: _monitor_when_due(plan, not_before, prepare),
+        lambda: _monitor_when_due(plan, not_before, prepare, release),
         log_path=job.data_dir / "monitor.log",
     )
 
@@ -446,20 +448,46 @@ class Monitor:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
 
 
-def _monitor_when_due(plan: dict, not_before: float, prepare) -> int:
+class _StopBeforeDue(Exception):
+    pass
+
+
+def _stop_before_due(signum, frame) -> None:
+    raise _StopBeforeDue
+
+
+_stop_requested = False  # a stop that came after the wait, before _monitor's handler
+
+
+def _flag_stop(signum, frame) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
     """run_when_due's monitor: prepare, wait for the due instant, begin, run."""
     from django.db import connection
 
     from scheduler.clock import clock_pin
 
     prepared = not plan["in_place"] and not plan["error"]
-    if prepared:
-        shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
-    connection.ensure_connection()
-    begin = prepare()
-    delay = not_before - time.time()
-    if delay > 0:
-        time.sleep(delay)
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stop_before_due)
+        if prepared:
+            shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+        connection.ensure_connection()
+        begin = prepare()
+        delay = not_before - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _flag_stop)
+    except _StopBeforeDue:
+        release()
+        if prepared:
+            shutil.rmtree(plan["work_root"], ignore_errors=True)
+        return 0
     clock_pin(plan["clock_offset"])  # read by the worker within SCHEDULER_LEAD
     started = begin()
     if started is None:  # skipped (a run is still active) or refused
@@ -495,6 +523,7 @@ def _monitor(spec: dict, *, run=None, after_start=None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    monitor.stop_requested = _stop_requested
     start_error = ""
     try:
         monitor.start()

@@ -185,8 +185,18 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
         webjob,
         not_before=not_before,
         prepare=lambda: _webjob_prepare(attempt, action, webjob),
+        release=lambda: _release(attempt),
     )
     return "Run prepared"
+
+
+def _release(attempt: Attempt) -> None:
+    """The run's monitor was stopped before the due instant (the instance shuts
+    down): the attempt goes back to Pending, which an engine (this instance's
+    next one, or another's) hands to the queue again, so the fire is not lost."""
+    Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.DONE).update(
+        status=Attempt.Status.PENDING
+    )
 
 
 def _webjob_prepare(attempt: Attempt, action: dict, webjob):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from history.models import ACTIVE_STATUSES, Run
+from jobs.processes import alive, descendants, reap
 from scheduler.clock import clock_now, clock_offset, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
@@ -174,3 +177,33 @@ def test_kudus_lock_is_checked_at_the_due_instant_not_at_hand_over(api, settings
     assert [r["trigger"].split(" - ")[0] for r in runs] == ["Schedule", "External"]
     api.wait(manual["Location"])
     api.wait(runs[0]["url"])
+
+
+def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
+    api, settings
+):
+    """SIGTERM (runinstance shutting down) reaches the run's monitor before the
+    due instant: the fire goes back to the engine instead of being lost."""
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    deploy_scheduled(api, "later", "* * * * * *")
+    timer = Job.objects.get(webjob__name="later")
+    _just_after_a_second()
+    engine_step(clock_now())
+    attempt = Attempt.objects.get(job=timer)
+    waiting = [p for p in descendants(os.getpid()) if alive(p)]
+    assert len(waiting) == 1  # the run's monitor, waiting for the due instant
+    os.kill(waiting[0], signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while alive(waiting[0]) and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.02)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.PENDING
+    assert not Run.objects.filter(job=timer.webjob).exists()
+    time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds()))
+    engine_step(clock_now())  # any engine hands it to the queue again
+    entry = history_entry(job=timer, expected_execution_time=attempt.expected_time)
+    assert entry.status == "Completed", entry.message
+    run = Run.objects.get(job=timer.webjob, scheduled_time=attempt.expected_time)
+    api.wait(f"/api/triggeredwebjobs/later/history/{run.run_id}")
