@@ -20,6 +20,7 @@ ERR_RUNNING = "Cannot start a new run since job is already running."
 ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
 ERR_NOT_TRIGGERED = "Only triggered WebJobs can be run on demand."
 ERR_ARGUMENTS = "The arguments cannot be split into a command line: {detail}."
+ERR_GONE = "The WebJob was deleted."
 ERR_QUEUE = "The run could not be queued: {detail}"
 MSG_ABANDONED = (
     "The run was abandoned: its monitor process stopped reporting (the host "
@@ -159,6 +160,8 @@ def run_insert(run: Run) -> Run:
             if Run.objects.filter(job=run.job, status__in=ACTIVE_STATUSES).exists():
                 if not run_abandon_stale(job=run.job):
                     raise RunConflict(ERR_RUNNING) from None
+            elif not WebJob.objects.filter(pk=run.job_id).exists():
+                raise RunRequestError(ERR_GONE) from None  # deleted since prepared
             else:  # a run inserted since run_prepare took this run id
                 run.last_run_id = _last_run_id(run.job)
     run.data_dir.mkdir(parents=True, exist_ok=True)

@@ -189,8 +189,12 @@ def _fork_monitor(body, *, log_path: Path) -> None:
     along, and no zombie is left in the worker.
     """
     _close_sqlite_before_fork()
+    # Stop signals wait until the monitor has its handlers (_stop_signals): a
+    # shutdown in between would otherwise kill it with its fire claimed.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     middle = os.fork()
     if middle:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.waitpid(middle, 0)
         return
     try:
@@ -205,6 +209,17 @@ def _fork_monitor(body, *, log_path: Path) -> None:
         traceback.print_exc()
         code = 1
     os._exit(code)  # no atexit, no finalisers of the parent's objects
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stop_signals(handler) -> None:
+    """Install the monitor's stop handler, then let stop signals in (blocked
+    since the fork; the job inherits the mask, so this comes before Popen)."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _close_sqlite_before_fork() -> None:
@@ -472,8 +487,7 @@ def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
 
     prepared = not plan["in_place"] and not plan["error"]
     try:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _stop_before_due)
+        _stop_signals(_stop_before_due)
         if prepared:
             shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
         connection.ensure_connection()
@@ -481,9 +495,9 @@ def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
         delay = not_before - time.time()
         if delay > 0:
             time.sleep(delay)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _flag_stop)
+        _stop_signals(_flag_stop)
     except _StopBeforeDue:
+        _stop_signals(_flag_stop)  # a second signal does not interrupt the release
         release()
         if prepared:
             shutil.rmtree(plan["work_root"], ignore_errors=True)
@@ -521,8 +535,7 @@ def _monitor(spec: dict, *, run=None, after_start=None) -> int:
     def request_stop(signum, frame) -> None:
         monitor.stop_requested = True
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    _stop_signals(request_stop)
     monitor.stop_requested = _stop_requested
     start_error = ""
     try:

@@ -222,6 +222,8 @@ def _webjob_prepare(attempt: Attempt, action: dict, webjob):
         trigger = f"Scheduler - {job.collection.name}/{job.name}"
 
     def refused(exc: Exception) -> None:
+        if not Job.objects.filter(pk=job.pk).exists():
+            return None  # deleted with its WebJob since the hand-over
         if scheduled and str(exc) == ERR_RUNNING:
             # Kudu ignores a schedule that falls due while a run is going; the
             # history says so instead of counting it as a failure.
@@ -248,7 +250,7 @@ def _webjob_prepare(attempt: Attempt, action: dict, webjob):
         start = clock_now()
         try:
             run_insert(run)
-        except RunConflict as exc:
+        except (RunConflict, RunRequestError) as exc:
             return refused(exc)
 
         def after_start() -> None:

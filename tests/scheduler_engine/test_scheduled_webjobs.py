@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from history.models import ACTIVE_STATUSES, Run
-from jobs.processes import alive, descendants, reap
+from jobs.processes import alive, descendants
 from scheduler.clock import clock_now, clock_offset, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
@@ -179,6 +179,17 @@ def test_kudus_lock_is_checked_at_the_due_instant_not_at_hand_over(api, settings
     api.wait(runs[0]["url"])
 
 
+def _exit_code(pid: int, timeout: float = 10.0) -> int:
+    """Wait for a run monitor (our descendant: the test process is a subreaper)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} still running after {timeout} s")
+
+
 def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
     api, settings
 ):
@@ -194,10 +205,7 @@ def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
     waiting = [p for p in descendants(os.getpid()) if alive(p)]
     assert len(waiting) == 1  # the run's monitor, waiting for the due instant
     os.kill(waiting[0], signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while alive(waiting[0]) and time.monotonic() < deadline:
-        reap()
-        time.sleep(0.02)
+    assert _exit_code(waiting[0]) == 0
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.PENDING
     assert not Run.objects.filter(job=timer.webjob).exists()
@@ -207,3 +215,18 @@ def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
     assert entry.status == "Completed", entry.message
     run = Run.objects.get(job=timer.webjob, scheduled_time=attempt.expected_time)
     api.wait(f"/api/triggeredwebjobs/later/history/{run.run_id}")
+
+
+def test_a_webjob_deleted_before_its_due_instant_does_not_run(api, settings):
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    deploy_scheduled(api, "gone", "* * * * * *", script="echo ran\n")
+    webjob = Job.objects.get(webjob__name="gone").webjob
+    _just_after_a_second()
+    engine_step(clock_now())
+    waiting = [p for p in descendants(os.getpid()) if alive(p)]
+    assert len(waiting) == 1
+    assert api.delete("/api/triggeredwebjobs/gone").status_code == 200
+    assert _exit_code(waiting[0]) == 0  # it ended by itself past the due instant
+    assert not Run.objects.filter(job_id=webjob.pk).exists()
+    assert not webjob.data_dir.exists()  # nothing written for the deleted job
