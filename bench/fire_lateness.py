@@ -651,7 +651,6 @@ def miss_note(
 
 STAGES = (
     "due → handed to the queue (engine; negative: ahead of due)",
-    "due → prepared (worker's task done, monitor forked)",
     "due → run row inserted (monitor, at the due instant)",
     "→ process started (Popen, the job's first instruction)",
     "total, fires with every row kept",
@@ -662,12 +661,10 @@ def webjob_stages(records: list[dict], starts: Path) -> dict[str, list[float]]:
     """Where the time of each fire went, from the rows the product writes (real
     clock; the emulator clock has no offset here) and the child's own start."""
     started = {(n, round(d)): s for n, d, s in read_starts(starts)}
-    engine, prepared, inserted, process, total = out = tuple([] for _ in STAGES)
+    engine, inserted, process, total = out = tuple([] for _ in STAGES)
     for r in records:
         due = r["due"]
         engine.append((r["created"] - due) * 1000)
-        if r["prepared"] is not None:
-            prepared.append((r["prepared"] - due) * 1000)
         start = started.get((r["name"], round(due)))
         if r["run"] is None or start is None:
             continue  # runs are trimmed to the newest 30 per job
@@ -973,8 +970,6 @@ def firing_grid(fired, names, w0, w1):
 def task_stages(w0: float, w1: float) -> dict:
     """Per fire of [w0, w1): the product's own timestamps, as epoch seconds;
     and how many occurrences the engine fired (Attempt rows are never trimmed)."""
-    from django_q.models import Task
-
     from history.models import Run
     from scheduler.models import Attempt
 
@@ -986,23 +981,17 @@ def task_stages(w0: float, w1: float) -> dict:
             scheduled_time__gte=lo, scheduled_time__lt=hi
         ).select_related("job")
     }
-    prepared = {  # django-q2 keeps the newest save_limit successful tasks
-        t.name: t.stopped
-        for t in Task.objects.filter(func="scheduler.actions.attempt_execute")
-    }
     attempts = Attempt.objects.filter(
         expected_time__gte=lo, expected_time__lt=hi, retry_count=0, manual=False
     )
     out = []
     for a in attempts.select_related("job"):
         run = runs.get((a.job.name, a.expected_time))
-        done = prepared.get(f"attempt-{a.pk}")
         out.append(
             {
                 "name": a.job.name,
                 "due": a.expected_time.timestamp(),
                 "created": a.created_at.timestamp(),
-                "prepared": done.timestamp() if done else None,
                 "run": run.start_time.timestamp() if run else None,
             }
         )
@@ -1252,10 +1241,9 @@ def render(report: Report, plan: Plan, loads: tuple[float, float], code: str) ->
             "### Where our time goes (scheduled WebJob), ms: p50 / p99 (n)",
             "",
             "From the rows the product writes: Attempt.created_at (the engine "
-            "hands WebJob fires over SCHEDULER_LEAD ahead), django-q2's "
-            "Task.stopped of the attempt task (the worker has forked the run's "
-            "monitor; newest 200 tasks only), Run.start_time (inserted by the "
-            "monitor at the due instant), and the child's own start. Runs are "
+            "hands WebJob fires over SCHEDULER_LEAD ahead), Run.start_time "
+            "(inserted by the run's monitor at the due instant), and the child's "
+            "own start. Runs are "
             "trimmed to 30 per job, so the last stages cover the newest fires of "
             "the window.",
             "",

@@ -14,6 +14,7 @@ import base64
 import os
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -34,6 +35,9 @@ MSG_SKIPPED = (
     "scheduled invocation while a run is in progress)."
 )
 MSG_WEBJOB_ERROR = "WebJob Action - WebJob '{name}' could not be run: {error}"
+
+
+REHEARSE_IF_AHEAD = timedelta(milliseconds=50)
 
 
 class _Result:
@@ -244,7 +248,8 @@ def _webjob_prepare(attempt: Attempt, action: dict, webjob):
     except (RunConflict, RunRequestError) as exc:
         error = exc
         return lambda: refused(error)
-    run_rehearse(run)
+    if attempt.due_at - clock_now() > REHEARSE_IF_AHEAD:
+        run_rehearse(run)  # not when late already: it would only add work
 
     def begin():
         start = clock_now()
