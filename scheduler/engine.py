@@ -119,8 +119,11 @@ AHEAD = Q(action__type="WebJob")
 
 def _claimable(now: datetime):
     lead = timedelta(seconds=settings.SCHEDULER_LEAD)
-    return armed_jobs().filter(
-        Q(next_fire_at__lte=now) | (AHEAD & Q(next_fire_at__lte=now + lead))
+    # The range on next_fire_at first, so the index bounds the scan.
+    return (
+        armed_jobs()
+        .filter(next_fire_at__lte=now + lead)
+        .filter(Q(next_fire_at__lte=now) | AHEAD)
     )
 
 
