@@ -50,24 +50,34 @@ class _Result:
 
 
 def attempt_execute(attempt_pk: int) -> str:
-    claimed = Attempt.objects.filter(
-        pk=attempt_pk, status=Attempt.Status.QUEUED
-    ).update(status=Attempt.Status.DONE)
-    if not claimed:
-        return "already done"
-    attempt = Attempt.objects.select_related("job", "job__collection").get(
-        pk=attempt_pk
+    attempt = (
+        Attempt.objects.select_related("job", "job__collection")
+        .filter(pk=attempt_pk, status=Attempt.Status.QUEUED)
+        .first()
     )
+    if attempt is None:
+        return "already done"
     main = attempt.job.action
     action = main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+    if action is not None and action["type"] not in ("Http", "Https"):
+        return _webjob_when_due(attempt, action)  # claimed at the due instant
+    if not _claim(attempt):  # a second delivery of the task
+        return "already done"
     if action is None:
         return "no error action"
-    if action["type"] not in ("Http", "Https"):
-        return _webjob_when_due(attempt, action)
     start = clock_now()
     result = _http(action["request"])
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
+
+
+def _claim(attempt: Attempt) -> bool:
+    """Queued -> Done, once: the execution happens in whoever wins this."""
+    return bool(
+        Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.QUEUED).update(
+            status=Attempt.Status.DONE
+        )
+    )
 
 
 def _conclude(attempt: Attempt, action: dict, result: _Result, *, start) -> None:
@@ -173,6 +183,9 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
     (jobs.runner.run_when_due). So the process starts on time whatever the
     queue's backlog, and a previous run that ends before the due instant still
     lets this one run: Kudu's lock is taken at the due instant, not ahead.
+    The attempt is claimed there too, so a monitor that dies while it waits
+    loses nothing: the attempt is still Queued, and the engine's outbox sends it
+    again (a second monitor prepared for it loses the claim and does nothing).
     """
     from jobs.models import WebJob
     from jobs.runner import run_when_due
@@ -181,6 +194,8 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
     name = action["webJob"]["name"]
     webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
     if webjob is None:
+        if not _claim(attempt):
+            return "already done"
         error = MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
         _conclude(attempt, action, _Result(False, error), start=clock_now())
         return "Failed"
@@ -197,8 +212,9 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
 def _release(attempt: Attempt) -> None:
     """The run's monitor was stopped before the due instant (the instance shuts
     down): the attempt goes back to Pending, which an engine (this instance's
-    next one, or another's) hands to the queue again, so the fire is not lost."""
-    Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.DONE).update(
+    next one, or another's) hands to the queue again at once, rather than after
+    the outbox's SCHEDULER_RESEND_AFTER."""
+    Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.QUEUED).update(
         status=Attempt.Status.PENDING
     )
 
@@ -247,12 +263,14 @@ def _webjob_prepare(attempt: Attempt, action: dict, webjob):
         )
     except (RunConflict, RunRequestError) as exc:
         error = exc
-        return lambda: refused(error)
+        return lambda: refused(error) if _claim(attempt) else None
     if attempt.due_at - clock_now() > REHEARSE_IF_AHEAD:
         run_rehearse(run)  # not when late already: it would only add work
 
     def begin():
         start = clock_now()
+        if not _claim(attempt):
+            return None  # another monitor prepared for it has it
         try:
             run_insert(run)
         except (RunConflict, RunRequestError) as exc:

@@ -230,3 +230,29 @@ def test_a_webjob_deleted_before_its_due_instant_does_not_run(api, settings):
     assert _exit_code(waiting[0]) == 0  # it ended by itself past the due instant
     assert not Run.objects.filter(job_id=webjob.pk).exists()
     assert not webjob.data_dir.exists()  # nothing written for the deleted job
+
+
+def test_a_monitor_killed_while_it_waits_loses_no_fire(api, settings):
+    """The attempt is claimed at the due instant: killed before (kill -9, a host
+    crash), it is still Queued, and the engine's outbox sends it again."""
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    deploy_scheduled(api, "sturdy", "* * * * * *")
+    timer = Job.objects.get(webjob__name="sturdy")
+    _just_after_a_second()
+    engine_step(clock_now())
+    attempt = Attempt.objects.get(job=timer)
+    waiting = [p for p in descendants(os.getpid()) if alive(p)]
+    assert len(waiting) == 1
+    os.kill(waiting[0], signal.SIGKILL)
+    assert _exit_code(waiting[0]) == -signal.SIGKILL
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.QUEUED  # not lost with the monitor
+    settings.SCHEDULER_RESEND_AFTER = 0
+    time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds()))
+    engine_step(clock_now())  # the outbox sends it again
+    entry = history_entry(job=timer, expected_execution_time=attempt.expected_time)
+    assert entry.status == "Completed", entry.message
+    runs = Run.objects.filter(job=timer.webjob, scheduled_time=attempt.expected_time)
+    assert runs.count() == 1
+    api.wait(f"/api/triggeredwebjobs/sturdy/history/{runs[0].run_id}")
