@@ -190,44 +190,50 @@ def _exit_code(pid: int, timeout: float = 10.0) -> int:
     raise AssertionError(f"process {pid} still running after {timeout} s")
 
 
-def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
-    api, settings
-):
-    """SIGTERM (runinstance shutting down) reaches the run's monitor before the
-    due instant: the fire goes back to the engine instead of being lost."""
+def _handed_over(api, settings, name: str) -> tuple[Job, int]:
+    """A per-second scheduled WebJob whose next fire the engine has handed over
+    ahead: (its scheduler job, the pid of the run's monitor waiting for it)."""
     settings.SCHEDULER_LEAD = 1.0
     clock_set("2031-05-01T10:07:00Z")
-    deploy_scheduled(api, "later", "* * * * * *")
-    timer = Job.objects.get(webjob__name="later")
+    deploy_scheduled(api, name, "* * * * * *")
+    timer = Job.objects.get(webjob__name=name)
     _just_after_a_second()
     engine_step(clock_now())
-    attempt = Attempt.objects.get(job=timer)
     waiting = [p for p in descendants(os.getpid()) if alive(p)]
     assert len(waiting) == 1  # the run's monitor, waiting for the due instant
-    os.kill(waiting[0], signal.SIGTERM)
-    assert _exit_code(waiting[0]) == 0
-    attempt.refresh_from_db()
-    assert attempt.status == Attempt.Status.PENDING
-    assert not Run.objects.filter(job=timer.webjob).exists()
+    return timer, waiting[0]
+
+
+def _fires_once_when_sent_again(api, timer: Job, attempt: Attempt) -> None:
     time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds()))
     engine_step(clock_now())  # any engine hands it to the queue again
     entry = history_entry(job=timer, expected_execution_time=attempt.expected_time)
     assert entry.status == "Completed", entry.message
-    run = Run.objects.get(job=timer.webjob, scheduled_time=attempt.expected_time)
-    api.wait(f"/api/triggeredwebjobs/later/history/{run.run_id}")
+    runs = Run.objects.filter(job=timer.webjob, scheduled_time=attempt.expected_time)
+    assert runs.count() == 1
+    api.wait(f"/api/triggeredwebjobs/{timer.webjob.name}/history/{runs[0].run_id}")
+
+
+def test_a_fire_waiting_for_its_instant_is_given_back_when_the_instance_stops(
+    api, settings
+):
+    """SIGTERM (runinstance shutting down) reaches the run's monitor before the
+    due instant: the fire goes back to the engine at once."""
+    timer, monitor = _handed_over(api, settings, "later")
+    attempt = Attempt.objects.get(job=timer)
+    os.kill(monitor, signal.SIGTERM)
+    assert _exit_code(monitor) == 0
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.PENDING
+    assert not Run.objects.filter(job=timer.webjob).exists()
+    _fires_once_when_sent_again(api, timer, attempt)
 
 
 def test_a_webjob_deleted_before_its_due_instant_does_not_run(api, settings):
-    settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
-    deploy_scheduled(api, "gone", "* * * * * *", script="echo ran\n")
-    webjob = Job.objects.get(webjob__name="gone").webjob
-    _just_after_a_second()
-    engine_step(clock_now())
-    waiting = [p for p in descendants(os.getpid()) if alive(p)]
-    assert len(waiting) == 1
+    timer, monitor = _handed_over(api, settings, "gone")
+    webjob = timer.webjob
     assert api.delete("/api/triggeredwebjobs/gone").status_code == 200
-    assert _exit_code(waiting[0]) == 0  # it ended by itself past the due instant
+    assert _exit_code(monitor) == 0  # it ended by itself past the due instant
     assert not Run.objects.filter(job_id=webjob.pk).exists()
     assert not webjob.data_dir.exists()  # nothing written for the deleted job
 
@@ -235,24 +241,11 @@ def test_a_webjob_deleted_before_its_due_instant_does_not_run(api, settings):
 def test_a_monitor_killed_while_it_waits_loses_no_fire(api, settings):
     """The attempt is claimed at the due instant: killed before (kill -9, a host
     crash), it is still Queued, and the engine's outbox sends it again."""
-    settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
-    deploy_scheduled(api, "sturdy", "* * * * * *")
-    timer = Job.objects.get(webjob__name="sturdy")
-    _just_after_a_second()
-    engine_step(clock_now())
+    timer, monitor = _handed_over(api, settings, "sturdy")
     attempt = Attempt.objects.get(job=timer)
-    waiting = [p for p in descendants(os.getpid()) if alive(p)]
-    assert len(waiting) == 1
-    os.kill(waiting[0], signal.SIGKILL)
-    assert _exit_code(waiting[0]) == -signal.SIGKILL
+    os.kill(monitor, signal.SIGKILL)
+    assert _exit_code(monitor) == -signal.SIGKILL
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.QUEUED  # not lost with the monitor
     settings.SCHEDULER_RESEND_AFTER = 0
-    time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds()))
-    engine_step(clock_now())  # the outbox sends it again
-    entry = history_entry(job=timer, expected_execution_time=attempt.expected_time)
-    assert entry.status == "Completed", entry.message
-    runs = Run.objects.filter(job=timer.webjob, scheduled_time=attempt.expected_time)
-    assert runs.count() == 1
-    api.wait(f"/api/triggeredwebjobs/sturdy/history/{runs[0].run_id}")
+    _fires_once_when_sent_again(api, timer, attempt)
