@@ -73,6 +73,7 @@ from bench.run_trigger import (  # noqa: E402
     percentile,
     stop_cluster,
 )
+from jobs.processes import become_subreaper, proc_stats  # noqa: E402
 from tests.instance import (  # noqa: E402
     MANAGE,
     REDIS_URL,
@@ -179,17 +180,11 @@ def group_cpu(pgid: int) -> float:
     """CPU seconds of the live processes of a process group and of the children
     they reaped (django-q2 recycles its workers every 500 tasks; celery's worker
     reaps its jobs' bash, our run monitors are re-parented away)."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    total = sum(
+        sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        for _, fields in proc_stats()
+        if int(fields[2]) == pgid
+    )
     return total / CLK_TCK
 
 
@@ -434,32 +429,15 @@ class Window:
 
 QUIET = 3.0  # seconds without a new start: the queue has drained
 DRAIN_CAP = 150.0  # a guard, not a measure
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper() -> None:
-    """Run monitors double-fork out of the queue worker; as the subreaper, this
-    process inherits them, so their CPU (and their jobs') can be counted when
-    they are reaped."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def reap_orphans(procs: Processes) -> None:
     """Reap exited children that are not our own Popen objects."""
-    mine, me = {p.pid for p in procs.procs}, str(os.getpid()).encode()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                state, ppid = f.read().rsplit(b")", 1)[1].split()[:2]
-        except OSError:
-            continue
-        if ppid == me and state == b"Z":
+    mine, me = {p.pid for p in procs.procs}, os.getpid()
+    for pid, fields in proc_stats():
+        if pid not in mine and int(fields[1]) == me and fields[0] == b"Z":
             try:
-                os.waitpid(int(entry.name), os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
 
@@ -570,7 +548,7 @@ def ours_per_second(
             )
             seen = read_starts(starts)
             lateness, expected, dup, miss = on_grid(seen, names, 1, w.w0, w.w1)
-            n, started = max(len(lateness), 1), started_in(seen, w)
+            started = started_in(seen, w)
             fires.append(
                 Fires(
                     label=f"{label}: ours",
@@ -580,7 +558,6 @@ def ours_per_second(
                     lateness_ms=lateness,
                     duplicates=dup,
                     misses=miss,
-                    sched_cpu_ms=w.cpu["sched"] * 1000 / n,
                     queue_cpu_ms=(w.cpu["queue"] + w.cpu["orphans"]) * 1000 / started,
                     machine_cpu_ms=w.cpu["machine"] * 1000 / started,
                     load=os.getloadavg()[0],
@@ -1287,7 +1264,10 @@ def main() -> int:
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     os.environ["BENCH_Q_WORKERS"] = str(args.q_workers)
-    become_subreaper()
+    # Run monitors double-fork out of the queue worker; as the subreaper, this
+    # process inherits them, so their CPU (and their jobs') is counted when reaped.
+    if not become_subreaper():
+        raise SystemExit("this benchmark needs PR_SET_CHILD_SUBREAPER (Linux)")
     only = set(args.only or ("B", "celery", "A", "scale"))
     load_before, code = os.getloadavg()[0], code_version()
     began = time.monotonic()

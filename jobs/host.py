@@ -37,7 +37,7 @@ import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,6 +66,7 @@ from jobs.processes import (
     pdeathsig_wrapper,
     signal_quietly,
 )
+from jobs.runner import PRIVATE_ENV
 from jobs.runtimes import resolve_runtime
 from scheduler.clock import clock_offset, clock_refresh
 
@@ -86,7 +87,6 @@ ERR_HOST_RUNNING = (
     "WEBSITE_INSTANCE_ID."
 )
 # Variables of the emulator itself that a job must not inherit (as jobs/runner.py).
-_PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
 
 
 class HostConflict(RuntimeError):
@@ -130,18 +130,6 @@ class Spec:
     script_host: str
     extension: str
     error: str
-
-    FIELDS = (
-        "pk",
-        "name",
-        "revision",
-        "is_stopped",
-        "settings",
-        "run_command",
-        "script_host",
-        "extension",
-        "error",
-    )
 
     @property
     def job_settings(self) -> JobSettings:
@@ -404,7 +392,7 @@ class Host:
         specs = {
             row["pk"]: Spec(**row)
             for row in WebJob.objects.filter(kind=WebJob.Kind.CONTINUOUS).values(
-                *Spec.FIELDS
+                *(f.name for f in fields(Spec))
             )
         }
         busy = False
@@ -632,7 +620,7 @@ class Host:
     def _env(self, child: Child) -> dict[str, str]:
         """Kudu's environment of a continuous job: app settings, then WEBJOBS_*."""
         spec = child.spec
-        env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in PRIVATE_ENV}
         env.update(
             {
                 "WEBJOBS_NAME": spec.name,

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from history.kudu import log_line
+from jobs.continuous import split_lines
 from jobs.processes import die_with, pdeathsig_wrapper
 
 IDLE_MESSAGE = (
@@ -43,7 +44,7 @@ TRUNCATED_MESSAGE = (
 )
 HEARTBEAT_SECONDS = 5.0
 # Variables of the emulator itself that a job must not inherit.
-_PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
+PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
 
 
 # --- the queue task (runs in a django-q2 worker) -----------------------------------
@@ -51,9 +52,19 @@ _PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWO
 
 def run_launch(run_pk: int) -> str:
     """Claim the run and start its monitor; a repeated delivery is a no-op."""
-    from history.models import Run
+    from django.conf import settings
+    from django.utils import timezone
 
-    if not _run_claim(run_pk, monitor_pid=0):
+    from history.models import Run, RunStatus
+
+    claimed = Run.objects.filter(
+        pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
+    ).update(
+        monitor_pid=0,
+        instance_id=settings.WEBSITE_INSTANCE_ID,
+        heartbeat_at=timezone.now(),
+    )
+    if not claimed:
         return "already claimed"
     run = Run.objects.select_related("job").get(pk=run_pk)
     plan = _launch_plan(run.job)
@@ -84,23 +95,6 @@ def run_when_due(job, *, not_before: float, prepare, release) -> None:
     _fork_monitor(
         lambda: _monitor_when_due(plan, not_before, prepare, release),
         log_path=job.data_dir / "monitor.log",
-    )
-
-
-def _run_claim(run_pk: int, *, monitor_pid: int) -> bool:
-    from django.conf import settings
-    from django.utils import timezone
-
-    from history.models import Run, RunStatus
-
-    return bool(
-        Run.objects.filter(
-            pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
-        ).update(
-            monitor_pid=monitor_pid,
-            instance_id=settings.WEBSITE_INSTANCE_ID,
-            heartbeat_at=timezone.now(),
-        )
     )
 
 
@@ -266,7 +260,7 @@ def _job_env(*, job, run, work_root: Path, shutdown_file: Path) -> dict[str, str
     """Kudu's environment: app settings, then the WEBJOBS_* variables."""
     from django.conf import settings
 
-    env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in PRIVATE_ENV}
     env.update(
         {
             "WEBJOBS_NAME": job.name,
@@ -418,17 +412,11 @@ class Monitor:
         return "Failed", EXIT_MESSAGE.format(code=code), code
 
     def _output(self, level: str, chunk: bytes, *, final: bool = False) -> None:
-        buf = self.partial[level] + chunk
-        *lines, rest = buf.split(b"\n")
-        if final and rest:
-            lines, rest = [*lines, rest], b""
-        if len(rest) > 65536:  # a huge line without newline: emit it in pieces
-            lines, rest = [*lines, rest], b""
-        self.partial[level] = rest
+        lines, self.partial[level] = split_lines(
+            self.partial[level], chunk, final=final
+        )
         for line in lines:
-            self.write(
-                line.rstrip(b"\r").decode("utf-8", "replace"), level=level, system=False
-            )
+            self.write(line.decode("utf-8", "replace"), level=level, system=False)
 
     def _stop_gracefully(self) -> None:
         """Shutdown file (as for continuous jobs), SIGTERM, wait, then kill."""
@@ -522,9 +510,9 @@ def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
 # CPU to monitors still starting theirs (ten fires due in the same instant).
 # Nice alone is not enough (ten niced monitors together weigh as much as one
 # job starting), so a monitor started at a due instant also waits SETTLE_AFTER
-# seconds past it before its bookkeeping. Measured with 10 fires due together,
-# the latest job start: ~30 ms with it against ~55 ms without on SQLite, ~36
-# against ~44 ms on PostgreSQL.
+# seconds past it before its bookkeeping. bench/due_instant.py compares it with
+# no settle: with 10 fires due together the latest start came ~35 against 64-77
+# ms on SQLite, 45-48 against 58-67 ms on PostgreSQL (two runs).
 NICE_AFTER_START = 10
 SETTLE_AFTER = 0.1
 

@@ -94,13 +94,6 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     return [(job, job._runs[0] if job._runs else None) for job in jobs]
 
 
-def webjob_json(job: WebJob, *, base: str, latest: Run | None = None) -> dict:
-    """Kudu's JSON of a job of either kind."""
-    if job.kind == WebJob.Kind.CONTINUOUS:
-        return continuous_json(job, base=base)
-    return job_json(job, base=base, latest=latest)
-
-
 # --- continuous jobs -------------------------------------------------------------
 
 
@@ -168,8 +161,8 @@ def continuous_list(*, base: str) -> list[dict]:
     return [continuous_json(j, base=base, statuses=statuses[j.pk]) for j in jobs]
 
 
-def job_log_path(job: WebJob, filename: str = "job_log.txt") -> str:
-    return f"/vfs/data/jobs/continuous/{job.name}/{filename}"
+def job_log_path(job: WebJob) -> str:
+    return f"/vfs/data/jobs/continuous/{job.name}/job_log.txt"
 
 
 def webjob_latest_run(job: WebJob) -> Run | None:

@@ -8,16 +8,14 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.db.models.functions import Now
 
-from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
+from jobs.models import ContinuousStatus, InstanceStatus, WebJob
 from jobs.packaging import (
     ERR_EMPTY,
     ERR_NOT_ZIP,
@@ -240,12 +238,12 @@ def webjob_stop(*, job: WebJob) -> None:
     Kudu's /stop writes disable.job and reports `Disabling` until the runner
     reacts; so do the live instances' rows here, until their hosts take over.
     """
+    from jobs.selectors import live_instances
+
     _require_continuous(job)
     with transaction.atomic():
         WebJob.objects.filter(pk=job.pk).update(is_stopped=True)
-        live = Instance.objects.filter(
-            heartbeat_at__gte=Now() - timedelta(seconds=settings.WEBJOBS_LEASE_TIME)
-        ).values("instance_id")
+        live = live_instances().values("instance_id")
         InstanceStatus.objects.filter(
             job=job,
             instance_id__in=live,

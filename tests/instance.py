@@ -63,6 +63,21 @@ def instance_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def ensure_admin(env: dict[str, str], user: str, password: str) -> None:
+    """The instance's admin user, for HTTP Basic (manage.py ensureadmin)."""
+    subprocess.run(
+        [*MANAGE, "ensureadmin"],
+        check=True,
+        cwd=BASE_DIR,
+        capture_output=True,
+        env={
+            **env,
+            "DJANGO_SUPERUSER_USERNAME": user,
+            "DJANGO_SUPERUSER_PASSWORD": password,
+        },
+    )
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database; dropped afterwards."""

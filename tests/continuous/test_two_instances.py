@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,9 +20,9 @@ import requests
 from tests.continuous.conftest import SH_LOOP, job_groups, wait_for
 from tests.helpers import make_zip
 from tests.instance import (
-    BASE_DIR,
     MANAGE,
     Processes,
+    ensure_admin,
     free_port,
     instance_env,
     postgres_database,
@@ -52,7 +51,7 @@ def test_normal_jobs_run_on_both_and_a_singleton_on_one_that_fails_over(
             WEBSITE_INSTANCE_ID="web000",
         )
         try:
-            _ensure_admin(env)
+            ensure_admin(env, USER, PASSWORD)
             port = free_port()
             processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
             with requests.Session() as http:
@@ -134,17 +133,3 @@ def _deploy(http: requests.Session, api: str, name: str, settings: dict) -> None
         },
     )
     assert response.status_code == 200, response.text
-
-
-def _ensure_admin(env: dict[str, str]) -> None:
-    subprocess.run(
-        [*MANAGE, "ensureadmin"],
-        check=True,
-        cwd=BASE_DIR,
-        capture_output=True,
-        env={
-            **env,
-            "DJANGO_SUPERUSER_USERNAME": USER,
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        },
-    )

@@ -21,10 +21,9 @@ import pytest
 import requests
 
 from tests.instance import (
-    BASE_DIR,
-    MANAGE,
     REDIS_URL,
     Processes,
+    ensure_admin,
     free_port,
     instance_env,
     postgres_database,
@@ -61,7 +60,7 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
         )
         clusters = []
         try:
-            _ensure_admin(env)
+            ensure_admin(env, USER, PASSWORD)
             port = free_port()
             processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
             for instance in INSTANCES:
@@ -103,20 +102,6 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     print("runs per instance:", dict(Counter(ran_on.values())))
 
     assert _survivors(root) == []  # no monitor or job outlived the instances
-
-
-def _ensure_admin(env: dict[str, str]) -> None:
-    subprocess.run(
-        [*MANAGE, "ensureadmin"],
-        check=True,
-        cwd=BASE_DIR,
-        capture_output=True,
-        env={
-            **env,
-            "DJANGO_SUPERUSER_USERNAME": USER,
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        },
-    )
 
 
 def _deploy(http: requests.Session, base: str, name: str, ledger: Path) -> None:
