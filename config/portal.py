@@ -69,6 +69,20 @@ class Tool:
     post: bool = True
 
 
+def schedule_html(cron: str, zone: str, note: str) -> str:
+    """A CRON schedule in words with its time zone, and a note under it (the
+    expression itself, or Kudu's expanded form); words fall back to the text."""
+    from scheduler.ncrontab import CronError, cron_words
+
+    try:
+        words = cron_words(cron)
+    except CronError:
+        words = cron
+    return format_html(
+        '{} ({})<br><span class="portal-note">{}</span>', words, zone or "UTC", note
+    )
+
+
 def object_action(
     model_admin: ModelAdmin,
     request: HttpRequest,

@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from config.portal import status_pill
 from history.charts import duration_text
-from history.logs import PIECE_BYTES, log_read, log_tail_start
+from history.logs import log_read
 from history.models import Run
 from history.selectors import run_seconds
 from jobs import selectors
@@ -96,7 +96,7 @@ class RunAdmin(admin.ModelAdmin):
         return JsonResponse(
             {
                 "status": status,
-                "active": run.is_active and status == run.status,
+                "active": _following(run, status),
                 "text": piece.text,
                 "offset": piece.end,
                 "size": piece.size,
@@ -143,11 +143,8 @@ class RunAdmin(admin.ModelAdmin):
             reverse("output-log", args=[obj.job.kind, obj.job.name, obj.run_id])
             + "?download=1"
         )
-        piece = log_read(
-            obj.output_path,
-            offset=log_tail_start(_size(obj), limit=PIECE_BYTES),
-        )
-        active = obj.is_active and selectors.run_status(obj) == obj.status
+        piece = log_read(obj.output_path, offset=None)  # its tail
+        active = _following(obj, selectors.run_status(obj))
         return format_html(
             '<div class="portal-output" data-log-url="{}" data-offset="{}" '
             'data-active="{}">'
@@ -186,8 +183,7 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _size(run: Run) -> int:
-    try:
-        return run.output_path.stat().st_size
-    except FileNotFoundError:
-        return 0
+def _following(run: Run, status: str) -> bool:
+    """The page keeps reading the log: the run is active and not abandoned
+    (run_status, read as Kudu does, says so when its monitor went silent)."""
+    return run.is_active and status == run.status

@@ -47,17 +47,15 @@ def skip_partial(data: bytes) -> int:
     return count
 
 
-def log_tail_start(size: int, *, limit: int = PIECE_BYTES) -> int:
-    """Where to start showing a log so that at most ``limit`` bytes are shown."""
-    return max(size - limit, 0)
-
-
-def log_read(path: Path, *, offset: int, limit: int = PIECE_BYTES) -> LogPiece:
-    """Up to ``limit`` bytes of the log from ``offset`` (clamped to the file)."""
+def log_read(path: Path, *, offset: int | None, limit: int = PIECE_BYTES) -> LogPiece:
+    """Up to ``limit`` bytes of the log from ``offset`` (clamped to the file);
+    offset None: its last ``limit`` bytes."""
     try:
         with open(path, "rb") as f:
             size = f.seek(0, 2)
-            start = min(max(offset, 0), size)
+            start = (
+                max(size - limit, 0) if offset is None else min(max(offset, 0), size)
+            )
             f.seek(start)
             data = f.read(limit)
     except FileNotFoundError:

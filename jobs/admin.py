@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from config.portal import Tool, object_action, status_pill
+from config.portal import Tool, object_action, schedule_html, status_pill
 from history.charts import duration_text
 from history.kudu import iso_utc
 from history.selectors import run_seconds
@@ -42,7 +42,6 @@ from jobs.services import (
 )
 from scheduler.clock import clock_now
 from scheduler.models import Job
-from scheduler.ncrontab import CronError, cron_words
 
 SCHEDULED = "scheduled"  # "How to run": triggered, with a CRON in settings.job
 ERR_SCHEDULE_REQUIRED = (
@@ -232,18 +231,20 @@ class WebJobAdmin(admin.ModelAdmin):
         return [*head, *(f for f in self.readonly_fields if f not in hidden)]
 
     def get_queryset(self, request):
-        # The live instances' statuses of every job on the page, in one query.
+        # The latest runs and the live instances' statuses of every job on the
+        # page, a query each (not two per row).
         return (
             super()
             .get_queryset(request)
             .prefetch_related(
+                selectors.runs_newest_first(),
                 Prefetch(
                     "instance_statuses",
                     queryset=InstanceStatus.objects.filter(
                         instance_id__in=selectors.live_instances().values("instance_id")
                     ),
                     to_attr="live_statuses",
-                )
+                ),
             )
         )
 
@@ -397,9 +398,6 @@ class WebJobAdmin(admin.ModelAdmin):
     def type_display(self, obj: WebJob) -> str:
         return obj.type_label
 
-    def _latest(self, obj: WebJob):
-        return selectors.webjob_latest_run(obj)
-
     @admin.display(description="Status")
     def status(self, obj: WebJob) -> str:
         if obj.error:
@@ -417,21 +415,15 @@ class WebJobAdmin(admin.ModelAdmin):
                     mark_safe("<br>"), "{}", ((ln,) for ln in detailed.splitlines())
                 ),
             )
-        latest = self._latest(obj)
+        latest = selectors.webjob_latest_run(obj)
         return status_pill(selectors.run_status(latest)) if latest else "Ready"
 
     @admin.display(description="Schedule")
     def schedule_words(self, obj: WebJob) -> str:
         if not obj.schedule:
             return "-"
-        zone = (obj.settings or {}).get("schedule_time_zone") or "UTC"
-        try:
-            words = cron_words(obj.schedule)
-        except CronError:
-            words = obj.schedule
-        return format_html(
-            '{} ({})<br><span class="portal-note">{}</span>', words, zone, obj.schedule
-        )
+        zone = (obj.settings or {}).get("schedule_time_zone") or ""
+        return schedule_html(obj.schedule, zone, obj.schedule)
 
     @admin.display(description="Next scheduled run")
     def next_run(self, obj: WebJob) -> str:
@@ -477,7 +469,7 @@ class WebJobAdmin(admin.ModelAdmin):
     def latest_run(self, obj: WebJob) -> str:
         if obj.kind == WebJob.Kind.CONTINUOUS:
             return "-"
-        latest = self._latest(obj)
+        latest = selectors.webjob_latest_run(obj)
         if latest is None:
             return "-"
         url = reverse("admin:history_run_change", args=[latest.pk])
@@ -489,7 +481,7 @@ class WebJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last run")
     def last_run(self, obj: WebJob) -> str:
-        latest = self._latest(obj)
+        latest = selectors.webjob_latest_run(obj)
         if latest is None:
             return "Never run"
         return format_html(

@@ -88,10 +88,14 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     jobs = WebJob.objects.all()
     if kind:
         jobs = jobs.filter(kind=kind)
-    jobs = jobs.prefetch_related(
-        Prefetch("runs", queryset=Run.objects.order_by("-run_id"), to_attr="_runs")
-    )
+    jobs = jobs.prefetch_related(runs_newest_first())
     return [(job, job._runs[0] if job._runs else None) for job in jobs]
+
+
+def runs_newest_first() -> Prefetch:
+    """Each job's runs, newest first, in one query for a page of jobs (at most
+    WEBJOBS_HISTORY_SIZE each): `job._runs`."""
+    return Prefetch("runs", queryset=Run.objects.order_by("-run_id"), to_attr="_runs")
 
 
 # --- continuous jobs -------------------------------------------------------------
@@ -166,6 +170,9 @@ def job_log_path(job: WebJob) -> str:
 
 
 def webjob_latest_run(job: WebJob) -> Run | None:
+    runs = getattr(job, "_runs", None)  # prefetched by runs_newest_first
+    if runs is not None:
+        return runs[0] if runs else None
     return job.runs.order_by("-run_id").first()
 
 

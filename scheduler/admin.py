@@ -15,13 +15,12 @@ from django.db.models import Count, QuerySet
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from config.portal import Tool, object_action, status_pill
+from config.portal import Tool, object_action, schedule_html, status_pill
 from history.kudu import iso_utc
 from scheduler.clock import clock_now
 from scheduler.definitions import redact
 from scheduler.forms import CollectionForm, JobForm
 from scheduler.models import CollectionState, Job, JobCollection, JobHistory, JobState
-from scheduler.ncrontab import cron_words
 from scheduler.selectors import job_description, job_upcoming
 from scheduler.services import (
     Conflict,
@@ -331,12 +330,7 @@ class JobAdmin(admin.ModelAdmin):
         if not obj.cron:
             return job_description(obj)
         # A WebJob's timer: its CRON in words, then Kudu's expanded form.
-        return format_html(
-            '{} ({})<br><span class="portal-note">{}</span>',
-            cron_words(obj.cron),
-            obj.cron_time_zone or "UTC",
-            job_description(obj),
-        )
+        return schedule_html(obj.cron, obj.cron_time_zone, job_description(obj))
 
     @admin.display(description="Start time", ordering="start_time")
     def start_display(self, obj: Job) -> str:

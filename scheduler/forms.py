@@ -17,9 +17,13 @@ from jobs.models import WebJob
 from scheduler.models import Job, JobCollection
 from scheduler.recurrence import (
     WEEK_DAYS,
+    MonthlyOccurrence,
+    Recurrence,
     RecurrenceError,
+    Schedule,
     format_datetime,
     recurrence_from_json,
+    recurrence_to_json,
 )
 from scheduler.selectors import field_message
 from scheduler.services import ERR_QUOTA_JOBS, Conflict, collection_put, job_put
@@ -289,35 +293,29 @@ class JobForm(forms.ModelForm):
         return {"properties": props}
 
     def _recurrence(self) -> dict[str, Any]:
+        """The recurrence's ARM JSON, written by the same code as the API's
+        answers; job_put validates it and names any field that is wrong."""
         cleaned = self.cleaned_data
         interval = cleaned["interval"]
-        recurrence: dict[str, Any] = {
-            "frequency": cleaned["frequency"],
-            "interval": 1 if interval is None else interval,
-        }
-        if cleaned["end"] == "at":
-            recurrence["endTime"] = format_datetime(cleaned["end_at"])
-        elif cleaned["end"] == "after":
-            recurrence["count"] = cleaned["count"]
-        schedule: dict[str, Any] = {}
-        if cleaned["minutes"]:
-            schedule["minutes"] = cleaned["minutes"]
-        if cleaned["hours"]:
-            schedule["hours"] = cleaned["hours"]
-        if cleaned["week_days"]:
-            schedule["weekDays"] = list(cleaned["week_days"])
-        if cleaned["month_days"]:
-            schedule["monthDays"] = [int(day) for day in cleaned["month_days"]]
-        occurrences = [
-            {"day": day, "occurrence": int(week)}
-            for week in cleaned["month_weeks"]
-            for day in cleaned["month_weekdays"]
-        ]
-        if occurrences:
-            schedule["monthlyOccurrences"] = occurrences
-        if schedule:
-            recurrence["schedule"] = schedule
-        return recurrence
+        return recurrence_to_json(
+            Recurrence(
+                frequency=cleaned["frequency"],
+                interval=1 if interval is None else interval,
+                count=cleaned["count"] if cleaned["end"] == "after" else None,
+                end_time=cleaned["end_at"] if cleaned["end"] == "at" else None,
+                schedule=Schedule(
+                    minutes=tuple(cleaned["minutes"] or ()),
+                    hours=tuple(cleaned["hours"] or ()),
+                    week_days=tuple(cleaned["week_days"] or ()),
+                    month_days=tuple(int(day) for day in cleaned["month_days"]),
+                    monthly_occurrences=tuple(
+                        MonthlyOccurrence(day=day, occurrence=int(week))
+                        for week in cleaned["month_weeks"]
+                        for day in cleaned["month_weekdays"]
+                    ),
+                ),
+            )
+        )
 
     def _action(self) -> dict[str, Any]:
         """The action from the form; on an edit, what the form does not show
