@@ -91,6 +91,12 @@ def q_workers() -> int:
     return int(os.environ.get("BENCH_Q_WORKERS", Q_WORKERS_DEFAULT))
 
 
+def launcher() -> bool:
+    """Our instances run `manage.py runlauncher` (as runinstance does), unless
+    --no-launcher: then each fire forks a run monitor out of the queue worker."""
+    return os.environ.get("BENCH_NO_LAUNCHER") != "1"
+
+
 PER_SECOND = "* * * * * *"
 PER_MINUTE = "0 * * * * *"
 # The job's only instruction: a builtin, no fork, so the time is its own start.
@@ -292,6 +298,7 @@ class Instance:
     cluster: subprocess.Popen
     base: str = ""
     engine: subprocess.Popen | None = None
+    launcher: subprocess.Popen | None = None
 
     def start_engine(self) -> None:
         """Start runscheduler and wait until its loop runs (Django's start-up
@@ -376,6 +383,10 @@ def instance(key: str, root: Path, *, web: bool = True) -> Iterator[Instance]:
                 base = f"http://127.0.0.1:{port}"
             cluster = procs.qcluster(env, log=root / "qcluster.log")
             inst = Instance(key, root, env, procs, cluster, base)
+            if launcher():
+                inst.launcher = procs.start(
+                    [*MANAGE, "runlauncher"], env, log=root / "launcher.log"
+                )
             inst.start_engine()
             yield inst
         finally:
@@ -461,6 +472,7 @@ def measure_window(
     scheduler: subprocess.Popen,
     queue: subprocess.Popen | None,
     seconds: float,
+    launcher: subprocess.Popen | None = None,
     plan: Plan,
     progress,
     pending,
@@ -473,7 +485,8 @@ def measure_window(
 
     def sample() -> dict[str, float]:
         return {
-            "queue": group_cpu(queue.pid) if queue else 0.0,
+            "queue": (group_cpu(queue.pid) if queue else 0.0)
+            + (group_cpu(launcher.pid) if launcher else 0.0),
             "orphans": orphans_cpu(),
             "machine": machine_cpu(),
         }
@@ -541,6 +554,7 @@ def ours_per_second(
                 procs=inst.procs,
                 scheduler=inst.engine,
                 queue=inst.cluster,
+                launcher=inst.launcher,
                 seconds=window,
                 plan=plan,
                 progress=size(starts),
@@ -1256,6 +1270,11 @@ def main() -> int:
         help="Q_WORKERS of our qcluster (celery's pool stays at 2)",
     )
     parser.add_argument(
+        "--no-launcher",
+        action="store_true",
+        help="no runlauncher: a run monitor forked per fire (the fallback path)",
+    )
+    parser.add_argument(
         "--only",
         choices=("B", "celery", "A", "scale"),
         action="append",
@@ -1264,6 +1283,8 @@ def main() -> int:
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     os.environ["BENCH_Q_WORKERS"] = str(args.q_workers)
+    if args.no_launcher:
+        os.environ["BENCH_NO_LAUNCHER"] = "1"
     # Run monitors double-fork out of the queue worker; as the subreaper, this
     # process inherits them, so their CPU (and their jobs') is counted when reaped.
     if not become_subreaper():

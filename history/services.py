@@ -165,6 +165,37 @@ def run_insert(run: Run) -> Run:
                 raise RunRequestError(ERR_GONE) from None  # deleted since prepared
             else:  # a run inserted since run_prepare took this run id
                 run.last_run_id = _last_run_id(run.job)
+    _log_initializing(run)
+    return run
+
+
+def run_insert_many(runs: list[Run]) -> set[int]:
+    """Insert prepared runs in one statement, stamped now (fires due in the same
+    instant); returns the id() of each run inserted. When a unique index
+    refuses the multi-row insert (Kudu's lock, a run id taken meanwhile),
+    nothing is inserted here: the caller inserts each with run_insert, which
+    tells which one and why."""
+    if not runs:
+        return set()
+    now, beat = clock_now(), timezone.now()
+    for run in runs:
+        run_id = run_id_for(now)
+        if run.last_run_id is not None and run.last_run_id >= run_id:
+            run_id = run_id_next(run.last_run_id)
+        run.run_id, run.start_time, run.heartbeat_at = run_id, now, beat
+    try:
+        with transaction.atomic():
+            Run.objects.bulk_create(runs)
+    except IntegrityError:
+        for run in runs:
+            run.pk, run._state.adding = None, True
+        return set()
+    for run in runs:
+        _log_initializing(run)
+    return {id(run) for run in runs}
+
+
+def _log_initializing(run: Run) -> None:
     run.data_dir.mkdir(parents=True, exist_ok=True)
     with open(run.output_path, "a", encoding="utf-8") as log:
         log.write(
@@ -174,7 +205,6 @@ def run_insert(run: Run) -> Run:
                 "Status changed to Initializing",
             )
         )
-    return run
 
 
 def run_trim(*, job: WebJob) -> None:

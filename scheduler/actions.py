@@ -14,7 +14,9 @@ import base64
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -177,36 +179,81 @@ def _http(request: dict) -> _Result:
 def _webjob_when_due(attempt: Attempt, action: dict) -> str:
     """A WebJob action starts its run at the attempt's due instant.
 
-    The engine hands WebJob fires to the queue SCHEDULER_LEAD seconds ahead; the
-    run's monitor is forked here, prepares everything but the run's insert, and
-    waits for the due instant, where it inserts the run and starts the process
-    (jobs.runner.run_when_due). So the process starts on time whatever the
-    queue's backlog, and a previous run that ends before the due instant still
-    lets this one run: Kudu's lock is taken at the due instant, not ahead.
-    The attempt is claimed there too, so a monitor that dies while it waits
-    loses nothing: the attempt is still Queued, and the engine's outbox sends it
-    again (a second monitor prepared for it loses the claim and does nothing).
+    The engine hands WebJob fires to the queue SCHEDULER_LEAD seconds ahead.
+    The fire goes on to this instance's launcher (`manage.py runlauncher`, one
+    process that starts every run at its due instant, jobs/launcher.py); with
+    no launcher listening, a run monitor is forked here instead
+    (jobs.runner.run_when_due). Either prepares everything but the run's insert
+    and waits for the due instant, where it inserts the run and starts the
+    process. So the process starts on time whatever the queue's backlog, and a
+    previous run that ends before the due instant still lets this one run:
+    Kudu's lock is taken at the due instant, not ahead. The attempt is claimed
+    there too, so a launcher or monitor that dies while it waits loses nothing:
+    the attempt is still Queued, and the engine's outbox sends it again (a
+    second fire prepared for it loses the claim and does nothing).
     """
-    from jobs.models import WebJob
+    from jobs.launcher import hand_over
+
+    if hand_over(attempt.pk):
+        return "Run handed to the launcher"
+    fire = webjob_fire(attempt, action)
+    if fire is None:
+        return "Failed"
     from jobs.runner import run_when_due
+
+    run_when_due(
+        fire.webjob,
+        not_before=fire.not_before,
+        prepare=fire.prepare,
+        release=fire.release,
+    )
+    return "Run prepared"
+
+
+class WebJobFire(NamedTuple):
+    """A WebJob action's fire, before its due instant: `prepare()` (in whoever
+    starts the run) returns `begin` (see _webjob_prepare); `release()` gives
+    the fire back to the engine."""
+
+    webjob: object
+    not_before: float  # the due instant, real time (epoch seconds)
+    prepare: Callable
+    release: Callable
+
+
+def webjob_fire(attempt: Attempt | int, action: dict | None = None, *, rehearse=True):
+    """The fire of a Queued WebJob attempt (or of its pk), or None when there is
+    nothing to start: done already, or its WebJob is gone (recorded as failed)."""
+    from jobs.models import WebJob
     from scheduler.clock import clock_offset
 
+    if not isinstance(attempt, Attempt):
+        attempt = (
+            Attempt.objects.select_related("job", "job__collection")
+            .filter(pk=attempt, status=Attempt.Status.QUEUED)
+            .first()
+        )
+        if attempt is None:
+            return None
+        main = attempt.job.action
+        action = (
+            main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+        )
+        if action is None or action["type"] != "WebJob":
+            return None
     name = action["webJob"]["name"]
     webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
     if webjob is None:
-        if not _claim(attempt):
-            return "already done"
-        error = MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
-        _conclude(attempt, action, _Result(False, error), start=clock_now())
-        return "Failed"
-    not_before = attempt.due_at.timestamp() - clock_offset()  # real time
-    run_when_due(
-        webjob,
-        not_before=not_before,
-        prepare=lambda: _webjob_prepare(attempt, action, webjob),
+        if _claim(attempt):
+            error = MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
+            _conclude(attempt, action, _Result(False, error), start=clock_now())
+        return None
+    return WebJobFire(
+        webjob=webjob,
+        not_before=attempt.due_at.timestamp() - clock_offset(),  # real time
+        prepare=lambda: _webjob_prepare(attempt, action, webjob, rehearse=rehearse),
         release=lambda: _release(attempt),
     )
-    return "Run prepared"
 
 
 def _release(attempt: Attempt) -> None:
@@ -219,71 +266,133 @@ def _release(attempt: Attempt) -> None:
     )
 
 
-def _webjob_prepare(attempt: Attempt, action: dict, webjob):
-    """In the run's monitor, ahead of the due instant: check the request and
-    build the run (recorded in the WebJob's history as triggered by this job).
-    Returns `begin` for the due instant, which inserts the run and returns
-    (run, after_start), or None when no run starts (the outcome recorded)."""
-    from history.services import (
-        RunConflict,
-        RunRequestError,
-        run_insert,
-        run_prepare,
-        run_rehearse,
-        run_trim,
-    )
-    from scheduler.webjobs import scheduler_log, trigger_text
+def _webjob_prepare(attempt: Attempt, action: dict, webjob, *, rehearse: bool = True):
+    """Ahead of the due instant (in the run's monitor or the launcher): check
+    the request and build the run (recorded in the WebJob's history as
+    triggered by this job). Returns the fire's `Begin`; called at the due
+    instant it claims the attempt and inserts the run."""
+    from history.services import RunConflict, RunRequestError, run_prepare, run_rehearse
 
-    job, name = attempt.job, webjob.name
-    scheduled = job.webjob_id is not None
-    if scheduled:
-        trigger = trigger_text(job)  # Kudu's `Schedule - <expanded cron>`
-    else:
-        trigger = f"Scheduler - {job.collection.name}/{job.name}"
-
-    def refused(exc: Exception) -> None:
-        if not Job.objects.filter(pk=job.pk).exists():
-            return None  # deleted with its WebJob since the hand-over
-        if scheduled and str(exc) == ERR_RUNNING:
-            # Kudu ignores a schedule that falls due while a run is going; the
-            # history says so instead of counting it as a failure.
-            scheduler_log(webjob, MSG_SKIPPED)
-            result = _Result(True, MSG_SKIPPED, status=HistoryStatus.POSTPONED)
-        else:
-            result = _Result(False, MSG_WEBJOB_ERROR.format(name=name, error=exc))
-        _conclude(attempt, action, result, start=clock_now())
-
+    begin = Begin(attempt, action, webjob)
     try:
-        run = run_prepare(
+        begin.run = run_prepare(
             job=webjob,
-            trigger=trigger,
+            trigger=begin.trigger(),
             arguments=action["webJob"].get("arguments", ""),
             scheduled_time=None if attempt.manual else attempt.expected_time,
             monitor_pid=os.getpid(),  # this process is the run's monitor
         )
     except (RunConflict, RunRequestError) as exc:
-        error = exc
-        return lambda: refused(error) if _claim(attempt) else None
-    if attempt.due_at - clock_now() > REHEARSE_IF_AHEAD:
-        run_rehearse(run)  # not when late already: it would only add work
-
-    def begin():
-        start = clock_now()
-        if not _claim(attempt):
-            return None  # another monitor prepared for it has it
-        try:
-            run_insert(run)
-        except (RunConflict, RunRequestError) as exc:
-            return refused(exc)
-
-        def after_start() -> None:
-            run_trim(job=webjob)
-            if scheduled:
-                scheduler_log(webjob, "WebJob invoked")
-            url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
-            message = MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url)
-            _conclude(attempt, action, _Result(True, message), start=start)
-
-        return run, after_start
-
+        begin.error = exc
+        return begin
+    if rehearse and attempt.due_at - clock_now() > REHEARSE_IF_AHEAD:
+        run_rehearse(begin.run)  # not when late already: it would only add work
     return begin
+
+
+class Begin:
+    """A prepared WebJob fire at its due instant. Called, it claims the attempt
+    and inserts the run: (run, after_start) when the run starts, where
+    after_start() records the fire; None when no run starts (the outcome is
+    recorded). `begin_together` does the same for many fires at once."""
+
+    def __init__(self, attempt: Attempt, action: dict, webjob) -> None:
+        self.attempt, self.action, self.webjob = attempt, action, webjob
+        self.scheduled = attempt.job.webjob_id is not None
+        self.run = None
+        self.error: Exception | None = None  # refused when prepared
+        self.start = None
+
+    def trigger(self) -> str:
+        from scheduler.webjobs import trigger_text
+
+        job = self.attempt.job
+        if self.scheduled:
+            return trigger_text(job)  # Kudu's `Schedule - <expanded cron>`
+        return f"Scheduler - {job.collection.name}/{job.name}"
+
+    def __call__(self):
+        self.start = clock_now()
+        if not _claim(self.attempt):
+            return None  # another monitor prepared for it has it
+        return self.inserted()
+
+    def inserted(self, *, done: bool = False):
+        """After the claim: insert the run (unless `done`, inserted already)."""
+        from history.services import RunConflict, RunRequestError, run_insert
+
+        if self.error is not None:
+            return self.refused(self.error)
+        if not done:
+            try:
+                run_insert(self.run)
+            except (RunConflict, RunRequestError) as exc:
+                return self.refused(exc)
+        return self.run, self.after_start
+
+    def refused(self, exc: Exception) -> None:
+        job = self.attempt.job
+        if not Job.objects.filter(pk=job.pk).exists():
+            return None  # deleted with its WebJob since the hand-over
+        if self.scheduled and str(exc) == ERR_RUNNING:
+            from scheduler.webjobs import scheduler_log
+
+            # Kudu ignores a schedule that falls due while a run is going; the
+            # history says so instead of counting it as a failure.
+            scheduler_log(self.webjob, MSG_SKIPPED)
+            result = _Result(True, MSG_SKIPPED, status=HistoryStatus.POSTPONED)
+        else:
+            error = MSG_WEBJOB_ERROR.format(name=self.webjob.name, error=exc)
+            result = _Result(False, error)
+        _conclude(self.attempt, self.action, result, start=clock_now())
+        return None
+
+    def after_start(self) -> None:
+        from history.services import run_trim
+        from scheduler.webjobs import scheduler_log
+
+        run, name = self.run, self.webjob.name
+        run_trim(job=self.webjob)
+        if self.scheduled:
+            scheduler_log(self.webjob, "WebJob invoked")
+        url = f"/api/triggeredwebjobs/{name}/history/{run.run_id}"
+        message = MSG_WEBJOB.format(run_id=run.run_id, name=name, url=url)
+        _conclude(self.attempt, self.action, _Result(True, message), start=self.start)
+
+
+def begin_together(begins: list[Begin]) -> list:
+    """Begin fires due in the same instant with a few statements for all: one
+    claim of every attempt, one insert of every run. Returns each one's
+    outcome, as Begin() would. A run the multi-row insert cannot take (Kudu's
+    lock, a run id taken meanwhile) is inserted on its own, as Begin() does.
+    Call inside a transaction: the claims and the inserts commit together."""
+    from history.services import run_insert_many
+
+    start = clock_now()
+    claimed = _claim_many([b.attempt.pk for b in begins])
+    for begin in begins:
+        begin.start = start
+    ready = [b for b in begins if b.attempt.pk in claimed and b.error is None]
+    inserted = run_insert_many([b.run for b in ready])
+    return [
+        b.inserted(done=id(b.run) in inserted) if b.attempt.pk in claimed else None
+        for b in begins
+    ]
+
+
+def _claim_many(pks: list[int]) -> set[int]:
+    """Queued -> Done for many attempts in one statement; the ones this call
+    claimed (UPDATE ... RETURNING: PostgreSQL, SQLite >= 3.35)."""
+    from django.db import connection
+
+    if not pks:
+        return set()
+    table = connection.ops.quote_name(Attempt._meta.db_table)
+    marks = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE status = %s AND id IN ({marks}) "
+            "RETURNING id",
+            [Attempt.Status.DONE, Attempt.Status.QUEUED, *pks],
+        )
+        return {row[0] for row in cursor.fetchall()}

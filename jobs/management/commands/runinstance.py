@@ -1,5 +1,6 @@
-"""One instance of the emulator: web server, queue cluster, scheduling engine and
-the continuous-jobs host, started and stopped together."""
+"""One instance of the emulator: web server, queue cluster, scheduling engine, the
+launcher of scheduled runs and the continuous-jobs host, started and stopped
+together."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ STOP_GRACE = float(os.environ.get("WEBJOBS_SHUTDOWN_GRACE", "35"))
 
 class Command(BaseCommand):
     help = (
-        "Run one emulator instance: gunicorn, django-q2 cluster, scheduler engine "
-        "and continuous-jobs host, until Ctrl-C/SIGTERM."
+        "Run one emulator instance: gunicorn, django-q2 cluster, scheduler engine, "
+        "run launcher and continuous-jobs host, until Ctrl-C/SIGTERM."
     )
 
     def add_arguments(self, parser) -> None:
@@ -65,6 +66,9 @@ class Command(BaseCommand):
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
         children["engine"] = self._spawn([*manage, "runscheduler"])
+        # Scheduled WebJob runs start in the launcher; it aborts its running
+        # jobs on SIGTERM the way run monitors do.
+        children["launcher"] = self._spawn([*manage, "runlauncher"])
         # The host stops its continuous jobs gracefully on SIGTERM (shutdown file,
         # stopping_wait_time, then kill), well within STOP_GRACE / 2.
         children["host"] = self._spawn([*manage, "runhost"])

@@ -1,0 +1,653 @@
+"""The run launcher of one instance (`manage.py runlauncher`): scheduled WebJob
+runs started at their due instant by one long-lived process.
+
+Why: a run monitor forked per fire (jobs/runner.py) costs ~20 ms of CPU before
+its job even starts: copy-on-write page faults of a forked Django process and a
+new database connection, every run (bench/due_instant.py). At 100 fires a
+second that saturates 2 cores, and the engine itself then fires late. The
+launcher does the same work without a process or a connection per run: it
+keeps one connection, a timer heap of prepared fires, and one selector over
+every running job's pipes, as the continuous-jobs host (jobs/host.py) does for
+continuous jobs.
+
+The path of a fire: the engine hands a WebJob fire to django-q2 SCHEDULER_LEAD
+ahead; the queue task (scheduler.actions.attempt_execute) passes the attempt's
+id to this instance's launcher in one datagram (`hand_over`) and is done. The
+launcher prepares the fire at once (the working copy, the run's row built but
+not inserted) and at the due instant claims the attempt, inserts the run and
+starts the process: for all the fires due in one instant, in one transaction,
+then one Popen each. Bookkeeping (Running, history, counters, trims) waits
+SETTLE_AFTER past the instant, so every start due then goes first.
+
+Nothing is lost or doubled: the attempt stays Queued until the claim at the due
+instant, so a fire the launcher never got (no launcher: the queue task forks a
+monitor instead), or lost (kill -9), is sent again by the engine's outbox; a
+SIGTERM gives waiting fires back to the engine at once (Pending). Running jobs
+die with the launcher (PR_SET_PDEATHSIG); their runs stop heartbeating and are
+abandoned like a dead monitor's. A stop (SIGTERM) aborts running jobs the way a
+monitor does: shutdown file, SIGTERM, stopping_wait_time, then kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jobs.processes import die_with, pdeathsig_wrapper
+from jobs.runner import (
+    EXIT_MESSAGE,
+    HEARTBEAT_SECONDS,
+    IDLE_MESSAGE,
+    SETTLE_AFTER,
+    SHUTDOWN_MESSAGE,
+    Monitor,
+    _launch_plan,
+    _plan_failed,
+    _run_spec,
+)
+
+log = logging.getLogger("jobs.launcher")
+
+MAX_SLEEP = 1.0
+# Records, finishes and prepares done per turn of the loop, records and
+# finishes in one transaction (one commit, not one per statement).
+BATCH = 20
+# Fires due within this of each other start together (one transaction).
+SAME_INSTANT = 0.002
+# Fires started per transaction at an instant: more shares a commit, fewer lets
+# the first processes start sooner.
+START_CHUNK = 20
+HAND_OVER_TIMEOUT = 1.0
+# The job's process is started ahead of its due instant, held by this gate:
+# the shell waits for its run id on stdin, then execs the job's own command in
+# place (same process, same group). At the due instant, after the claim and the
+# insert, the launcher writes the run id: what is left to do then is one write
+# per run and the job's own exec, which run in parallel on every core. A fire
+# that does not run (skipped, claimed elsewhere) gets end of file: the gate exits
+# and the job's command never starts.
+GATE = 'IFS= read -r WEBJOBS_RUN_ID || exit 0; exec </dev/null; export WEBJOBS_RUN_ID; exec "$@"'
+ERR_LAUNCHER_RUNNING = (
+    "Another launcher is already running for instance {instance} on this "
+    "database and WEBJOBS_ROOT; one instance has one launcher."
+)
+
+
+class LauncherConflict(RuntimeError):
+    pass
+
+
+def address() -> bytes:
+    """The launcher's socket: Linux's abstract namespace (no file to go stale,
+    no path length limit), one per instance, database and WEBJOBS_ROOT."""
+    db = connection.settings_dict
+    key = "|".join(
+        (
+            settings.WEBSITE_INSTANCE_ID,
+            str(Path(settings.WEBJOBS_ROOT).resolve()),
+            db["ENGINE"],
+            str(db.get("HOST") or ""),
+            str(db.get("PORT") or ""),
+            str(db["NAME"]),
+        )
+    )
+    return b"\0webjobs-launcher-" + hashlib.sha1(key.encode()).hexdigest()[:20].encode()
+
+
+def hand_over(attempt_pk: int) -> bool:
+    """Give a WebJob fire (a Queued attempt) to this instance's launcher. False
+    when none listens (at once), or it did not take the fire within
+    HAND_OVER_TIMEOUT: the caller forks a monitor instead. The inbox holds only
+    net.unix.max_dgram_qlen datagrams (10 by default), so a burst waits for the
+    launcher to read. A datagram is never half-delivered; one accepted but never
+    read (the launcher was killed) leaves the attempt Queued, for the outbox."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Connected, so that waiting for room sleeps: an unconnected
+            # sender's poll says "writable" while the launcher's inbox is full,
+            # and the timed send would spin (measured: a core per worker).
+            sock.connect(address())
+            sock.settimeout(HAND_OVER_TIMEOUT)
+            sock.send(str(attempt_pk).encode())
+        return True
+    except OSError:
+        return False
+
+
+@dataclass(order=True)
+class Fire:
+    due: float  # real time, epoch seconds
+    seq: int
+    attempt_pk: int = field(compare=False)
+    plan: dict = field(compare=False)
+    begin: object = field(compare=False)  # scheduler.actions.Begin
+    release: Callable = field(compare=False)
+    copied: bool = field(compare=False, default=False)
+    spec: dict | None = field(compare=False, default=None)
+    gate: subprocess.Popen | None = field(compare=False, default=None)
+
+
+@dataclass
+class Slot:
+    """One running run: its monitor (log writer, process) and what is pending."""
+
+    monitor: Monitor
+    run: object
+    after_start: Callable | None
+    record_at: float  # when its bookkeeping is due (time.time())
+    recorded: bool = False
+    pipes: dict = field(default_factory=dict)
+    last_activity: float = field(default_factory=time.monotonic)
+    last_cpu: int = -1
+    verdict: tuple[str, str] | None = None
+    exited_at: float | None = None
+    kill_at: float | None = None
+    start_error: str = ""
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.fires: list[Fire] = []  # a heap by due instant
+        self.slots: list[Slot] = []
+        self.closed_gates: list[subprocess.Popen] = []  # to reap
+        self.seq = itertools.count()
+        self.stopping = False
+        self.sigchld = False
+        self.next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+        self.next_scan = 0.0
+        self.selector = selectors.DefaultSelector()
+        self.inbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.inbox.bind(address())
+        except OSError:
+            self.inbox.close()
+            raise LauncherConflict(
+                ERR_LAUNCHER_RUNNING.format(instance=settings.WEBSITE_INSTANCE_ID)
+            ) from None
+        self.inbox.setblocking(False)
+        self.selector.register(self.inbox, selectors.EVENT_READ, "inbox")
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+
+    # --- life ----------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        signal.set_wakeup_fd(self.wake_w)
+
+        def request_stop(signum, frame) -> None:
+            self.stopping = True
+
+        def child_exited(signum, frame) -> None:
+            self.sigchld = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGCHLD, child_exited)
+
+    def serve(self) -> None:
+        while not self.stopping:
+            self.step()
+            self.wait(self.timeout())
+        self.shutdown()
+
+    def step(self) -> None:
+        """Starts first; then a share of each other kind of work, each share
+        followed by a look at the timer heap, so that no kind starves another:
+        records and finishes free Kudu's lock for a job's next fire, prepares
+        make the next fires ready."""
+        self.start_due()
+        self.record_due()
+        self.read_inbox()
+        now = time.monotonic()
+        if self.sigchld or now >= self.next_scan:
+            self.scan()
+        if now >= self.next_heartbeat:
+            self.heartbeat()
+
+    def timeout(self) -> float:
+        now = time.time()
+        due = [now + MAX_SLEEP]
+        if self.fires:
+            due.append(self.fires[0].due)
+        pending = [s.record_at for s in self.slots if not s.recorded]
+        if pending:
+            due.append(min(pending))
+        mono = time.monotonic()
+        due.append(now + self.next_scan - mono)
+        due.append(now + self.next_heartbeat - mono)
+        if self.sigchld:
+            return 0.0
+        return max(0.0, min(due) - now)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until a fire is due, a datagram, output, a signal or timeout.
+        epoll counts in whole milliseconds (rounded up): the last ones before a
+        due instant are slept with time.sleep, to the microsecond."""
+        precise = None
+        if self.fires and self.fires[0].due - time.time() <= timeout + 0.002:
+            precise = self.fires[0].due
+            timeout = max(0.0, timeout - 0.002)
+        for key, _ in self.selector.select(timeout):
+            if key.data == "wake":
+                _drain_fd(self.wake_r)
+            elif key.data != "inbox":
+                slot, level = key.data
+                self._read(slot, key.fileobj, level)
+        if precise is not None and not self.stopping:
+            delay = precise - time.time()
+            if 0 < delay <= 0.003:
+                time.sleep(delay)
+
+    def shutdown(self) -> None:
+        """Give waiting fires back, abort running jobs gracefully, then leave."""
+        self.inbox.close()  # datagrams still in it stay Queued: the outbox resends
+        while self.fires:
+            fire = heapq.heappop(self.fires)
+            self._guard(fire.release, "release")
+            self._discard(fire)
+        for slot in self.slots:
+            if slot.monitor.proc is not None and slot.verdict is None:
+                slot.verdict = ("Aborted", SHUTDOWN_MESSAGE)
+                self._stop_gracefully(slot)
+        while self.slots:
+            for slot in self.slots:
+                if not slot.recorded:
+                    slot.record_at = 0.0
+            self.record_due()
+            self.scan()
+            if self.slots:
+                self.wait(min(0.1, self.timeout()))
+        self.selector.close()
+        signal.set_wakeup_fd(-1)
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+    # --- fires ---------------------------------------------------------------------
+
+    def read_inbox(self) -> None:
+        """Prepare up to BATCH handed-over fires (more wait in the inbox)."""
+        for _ in range(BATCH):
+            if self.stopping:
+                return
+            try:
+                data = self.inbox.recv(64)
+            except (BlockingIOError, InterruptedError):
+                return
+            try:
+                attempt_pk = int(data)
+            except ValueError:
+                log.warning("ignoring a malformed datagram %r", data[:64])
+                continue
+            self._guard(lambda pk=attempt_pk: self.prepare(pk), f"prepare {attempt_pk}")
+            self.start_due()
+
+    def prepare(self, attempt_pk: int) -> None:
+        """Everything before the due instant: the run's row built (not inserted)
+        and its process started, held at the gate."""
+        from scheduler.actions import webjob_fire
+
+        fire = webjob_fire(attempt_pk, rehearse=False)  # a warm process needs none
+        if fire is None:
+            return  # done already (a second delivery), or failed and recorded
+        plan = _launch_plan(fire.webjob)
+        fire.webjob.data_dir.mkdir(parents=True, exist_ok=True)
+        entry = Fire(
+            due=fire.not_before,
+            seq=next(self.seq),
+            attempt_pk=attempt_pk,
+            plan=plan,
+            begin=None,
+            release=fire.release,
+        )
+        try:
+            if not plan["in_place"] and not plan["error"]:
+                shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+                entry.copied = True
+            entry.begin = fire.prepare()
+            if not plan["error"] and entry.begin.run is not None:
+                self._open_gate(entry)
+        except BaseException:
+            self._discard(entry)
+            raise
+        heapq.heappush(self.fires, entry)
+
+    def _open_gate(self, fire: Fire) -> None:
+        run = fire.begin.run
+        run.run_id = ""  # set at the due instant, given to the job by the gate
+        spec = fire.spec = _run_spec(fire.plan, run)
+        run.run_id = None
+        cwd = Path(spec["work_root"]) / Path(spec["run_command"]).parent
+        try:
+            fire.gate = subprocess.Popen(
+                [*pdeathsig_wrapper(), "/bin/sh", "-c", GATE, "webjobs", *spec["argv"]],
+                cwd=cwd,
+                env=spec["env"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own group: what an abort kills
+                preexec_fn=die_with(os.getpid()),
+            )
+        except OSError as exc:  # recorded as the run's failure at the due instant
+            fire.spec["start_error"] = f"The job could not be started: {exc}"
+
+    def start_due(self) -> None:
+        """Start every fire whose instant has come, START_CHUNK per transaction."""
+        while self.fires and self.fires[0].due <= time.time():
+            horizon = self.fires[0].due + SAME_INSTANT
+            batch = []
+            while (
+                self.fires
+                and self.fires[0].due <= horizon
+                and len(batch) < START_CHUNK
+            ):
+                batch.append(heapq.heappop(self.fires))
+            self._start(batch)
+
+    def _start(self, batch: list[Fire]) -> None:
+        """Claim and insert the batch together, then open the gates."""
+        from scheduler.actions import begin_together
+
+        try:
+            with transaction.atomic():
+                outcomes = begin_together([fire.begin for fire in batch])
+        except Exception:
+            # Rolled back: each fire again on its own, so that one failure (a
+            # database error) does not take the others along.
+            log.exception("starting %d fires together failed", len(batch))
+            outcomes = [self._guard(fire.begin, "begin") for fire in batch]
+        started = []
+        for fire, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:  # skipped (a run is still active), refused, taken
+                self._discard(fire)
+                continue
+            run = outcome[0]
+            if fire.gate is not None:
+                try:
+                    fire.gate.stdin.write(run.run_id.encode() + b"\n")
+                    fire.gate.stdin.close()
+                except OSError:
+                    pass  # the gate died: its exit code tells
+            started.append((fire, outcome))
+        for fire, (run, after_start) in started:
+            self._launch(fire, run, after_start)
+
+    def _launch(self, fire: Fire, run, after_start) -> None:
+        """The run's slot: its log (the lines Kudu writes at a start), pipes."""
+        plan = fire.plan
+        if _plan_failed(plan, run):
+            self._guard(after_start, "after_start")
+            return
+        spec = fire.spec
+        spec.update(run_pk=run.pk, run_id=run.run_id, log_path=str(run.output_path))
+        spec["env"]["WEBJOBS_RUN_ID"] = run.run_id
+        spec["prepared"] = fire.copied
+        monitor = Monitor(spec)
+        slot = Slot(
+            monitor=monitor,
+            run=run,
+            after_start=after_start,
+            record_at=fire.due + SETTLE_AFTER,
+            start_error=spec.get("start_error", ""),
+        )
+        if fire.gate is not None:
+            monitor.write(
+                f"Run script '{Path(spec['run_command']).name}' with script host - "
+                f"'{spec['script_host']}'"
+            )
+            monitor.write("Status changed to Running")
+            monitor.proc = fire.gate
+            for pipe, level in ((fire.gate.stdout, "INFO"), (fire.gate.stderr, "ERR")):
+                os.set_blocking(pipe.fileno(), False)
+                self.selector.register(pipe, selectors.EVENT_READ, (slot, level))
+                slot.pipes[pipe] = level
+        self.slots.append(slot)
+
+    def record_due(self) -> None:
+        """Bookkeeping of started runs whose settle time passed: Running, then
+        the fire's record (history, counters, trims, job_scheduler.log)."""
+        now = time.time()
+        due = [s for s in self.slots if not s.recorded and s.record_at <= now]
+        for slot in due[:BATCH]:
+            slot.recorded = True
+        self._together(due[:BATCH], self._record, "record")
+        if due:
+            self.sigchld = True  # a job that ended meanwhile is finished now
+        self.start_due()
+
+    def _record(self, slot: Slot) -> None:
+        from history.models import Run, RunStatus
+        from history.services import run_finish
+
+        monitor, run = slot.monitor, slot.run
+        if slot.start_error or monitor.proc is None:
+            if slot in self.slots:  # not when tried again on its own
+                monitor.close()
+                self.slots.remove(slot)
+            run_finish(run=run, status=RunStatus.FAILED, message=slot.start_error)
+        else:
+            Run.objects.filter(pk=run.pk).update(
+                status=RunStatus.RUNNING,
+                pid=monitor.proc.pid,
+                monitor_pid=os.getpid(),
+                heartbeat_at=timezone.now(),
+            )
+        if slot.after_start is not None:
+            slot.after_start()
+
+    # --- running jobs ----------------------------------------------------------------
+
+    def _read(self, slot: Slot, pipe, level: str) -> bool:
+        try:
+            chunk = os.read(pipe.fileno(), 65536)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        if chunk:
+            slot.monitor._output(level, chunk)
+            slot.last_activity = time.monotonic()
+            return True
+        slot.monitor._output(level, b"", final=True)
+        self._close_pipe(slot, pipe)
+        return False
+
+    def _close_pipe(self, slot: Slot, pipe) -> None:
+        try:
+            self.selector.unregister(pipe)
+        except (KeyError, ValueError):
+            pass
+        pipe.close()
+        slot.pipes.pop(pipe, None)
+
+    def scan(self) -> None:
+        """Exits, kills due, idle timeouts; every MAX_SLEEP or on SIGCHLD."""
+        mono = time.monotonic()
+        self.sigchld, self.next_scan = False, mono + MAX_SLEEP
+        self.closed_gates = [g for g in self.closed_gates if g.poll() is None]
+        idle_check, ended = [], []
+        for slot in list(self.slots):
+            proc = slot.monitor.proc
+            if proc is None:
+                continue
+            if proc.poll() is not None:
+                # Background children may hold the pipes open; give them 2 s.
+                slot.exited_at = slot.exited_at or mono
+                if not slot.pipes or mono - slot.exited_at > 2.0:
+                    if slot.recorded:
+                        ended.append(slot)
+                else:
+                    self.next_scan = min(self.next_scan, slot.exited_at + 2.0)
+                continue
+            if slot.kill_at is not None and mono >= slot.kill_at:
+                slot.kill_at = None
+                slot.monitor._kill_group()
+            elif slot.kill_at is not None:
+                self.next_scan = min(self.next_scan, slot.kill_at)
+            limit = slot.monitor.spec["idle_timeout"]
+            if limit and slot.verdict is None and mono - slot.last_activity >= 1.0:
+                idle_check.append(slot)
+        if idle_check:
+            self._check_idle(idle_check, mono)
+        for start in range(0, len(ended), BATCH):
+            self._together(ended[start : start + BATCH], self._finish, "finish")
+            self.start_due()
+
+    def _check_idle(self, slots: list[Slot], mono: float) -> None:
+        """Kudu's idle timeout: no output and no CPU for idle_timeout seconds.
+        One pass over /proc for every slot that went quiet."""
+        from jobs.processes import proc_stats
+
+        groups = {s.monitor.proc.pid: 0 for s in slots}
+        for _, fields in proc_stats():
+            pgid = int(fields[2])
+            if pgid in groups:
+                groups[pgid] += int(fields[11]) + int(fields[12])
+        for slot in slots:
+            cpu = groups[slot.monitor.proc.pid]
+            if cpu != slot.last_cpu:  # CPU activity counts as activity, as in Kudu
+                if slot.last_cpu >= 0:
+                    slot.last_activity = mono
+                slot.last_cpu = cpu
+            limit = slot.monitor.spec["idle_timeout"]
+            if mono - slot.last_activity >= limit:
+                command = " ".join(slot.monitor.spec["argv"])
+                slot.verdict = (
+                    "Failed",
+                    IDLE_MESSAGE.format(command=command, seconds=int(limit)),
+                )
+                slot.monitor._kill_group()
+
+    def _finish(self, slot: Slot) -> None:
+        from history.services import run_finish
+
+        monitor = slot.monitor
+        for pipe, level in list(slot.pipes.items()):
+            while pipe in slot.pipes and self._read(slot, pipe, level):
+                pass
+            if pipe in slot.pipes:
+                monitor._output(level, b"", final=True)
+                self._close_pipe(slot, pipe)
+        code = monitor.proc.wait()
+        monitor._kill_group()  # leftovers of the group do not outlive the run
+        if slot.verdict is not None:
+            status, message = slot.verdict
+        elif code == 0:
+            status, message = "Success", ""
+        else:
+            status, message = "Failed", EXIT_MESSAGE.format(code=code)
+        if slot in self.slots:  # not when tried again on its own
+            monitor.close()
+            self.slots.remove(slot)
+        run_finish(run=slot.run, status=status, message=message, exit_code=code)
+
+    def heartbeat(self) -> None:
+        """One UPDATE for every running run; a run ended from outside (it is no
+        longer active) has its job stopped, as a monitor's heartbeat does."""
+        from history.models import ACTIVE_STATUSES, Run
+
+        self.next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+        live = {s.run.pk: s for s in self.slots if s.verdict is None}
+        if not live:
+            return
+
+        def beat() -> None:
+            rows = Run.objects.filter(pk__in=list(live), status__in=ACTIVE_STATUSES)
+            if rows.update(heartbeat_at=timezone.now()) == len(live):
+                return
+            still = set(rows.values_list("pk", flat=True))
+            for pk, slot in live.items():
+                if pk not in still:
+                    slot.verdict = ("Aborted", SHUTDOWN_MESSAGE)
+                    slot.monitor._kill_group()
+
+        self._guard(beat, "heartbeat")
+
+    def _stop_gracefully(self, slot: Slot) -> None:
+        """The shutdown file (as for continuous jobs), SIGTERM, then a kill after
+        the job's stopping_wait_time (in scan)."""
+        monitor = slot.monitor
+        try:
+            path = Path(monitor.spec["shutdown_file"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(datetime.now(UTC).isoformat())
+        except OSError:
+            pass  # SIGTERM still reaches the job
+        try:
+            os.killpg(monitor.proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return
+        slot.kill_at = time.monotonic() + monitor.spec["stopping_wait_time"]
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _discard(self, fire: Fire) -> None:
+        """A fire that does not run: its gate gets end of file (the job's
+        command never starts), its working copy goes."""
+        if fire.gate is not None:
+            for pipe in (fire.gate.stdin, fire.gate.stdout, fire.gate.stderr):
+                pipe.close()
+            self.closed_gates.append(fire.gate)
+        if fire.copied:
+            shutil.rmtree(fire.plan["work_root"], ignore_errors=True)
+
+    def _together(self, items: list, work: Callable, what: str) -> None:
+        """work(item) for each item in one transaction; if that fails, each on
+        its own, so that one bad item does not hold the others back."""
+        if not items:
+            return
+        try:
+            with transaction.atomic():
+                for item in items:
+                    work(item)
+        except Exception:
+            log.exception("%s of %d together failed", what, len(items))
+            for item in items:
+                self._guard(lambda i=item: work(i), what)
+
+    def _guard(self, work: Callable, what: str):
+        """Run one unit of work; an error is logged, never the end of the loop.
+        A broken connection is closed so the next query opens a new one."""
+        try:
+            return work()
+        except Exception:
+            log.exception("%s failed", what)
+            if connection.in_atomic_block:
+                raise
+            connection.close_if_unusable_or_obsolete()
+            return None
+
+
+def _drain_fd(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def serve() -> None:
+    """`manage.py runlauncher`."""
+    launcher = Launcher()
+    launcher.install_signals()
+    log.info("launcher of instance %s listening", settings.WEBSITE_INSTANCE_ID)
+    launcher.serve()
+

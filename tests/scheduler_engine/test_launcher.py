@@ -1,0 +1,166 @@
+"""Scheduled WebJob fires through a real launcher (`manage.py runlauncher`).
+
+The queue's task runs inline here (Q_SYNC) and hands each fire to the launcher
+subprocess over its socket; the launcher starts the run at the due instant.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from config.env import database_to_url
+from history.models import Run
+from jobs.launcher import hand_over
+from jobs.processes import alive, descendants
+from scheduler.clock import clock_now, clock_offset, clock_set
+from scheduler.engine import engine_step
+from scheduler.models import Attempt, Job
+from tests.helpers import history_entry
+from tests.instance import MANAGE, Processes, instance_env
+from tests.scheduler_engine.test_scheduled_webjobs import (
+    _fires_once_when_sent_again,
+    _just_after_a_second,
+    deploy_scheduled,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+GUARD = 30.0  # a deadline against hanging, never an assertion on speed
+
+
+@pytest.fixture
+def launcher(processes: Processes, tmp_path):
+    """This instance's launcher, listening (hand_over reaches it)."""
+    log = tmp_path / "launcher.log"
+    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict))
+    proc = processes.start([*MANAGE, "runlauncher"], env, log=log)
+    deadline = time.monotonic() + GUARD
+    while not _listening():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the launcher did not start"
+        time.sleep(0.05)
+    proc.log = log
+    return proc
+
+
+def _listening() -> bool:
+    # An id no attempt has: the launcher reads it and finds nothing to do.
+    return hand_over(0)
+
+
+def _handed_to(launcher, api, settings, name: str, script: str = "echo tick\n"):
+    settings.SCHEDULER_LEAD = 1.0
+    clock_set("2031-05-01T10:07:00Z")
+    deploy_scheduled(api, name, "* * * * * *", script=script)
+    timer = Job.objects.get(webjob__name=name)
+    _just_after_a_second()
+    # The next second, whatever the deploy took (the first one in a session
+    # may take longer than a second).
+    following = clock_now().replace(microsecond=0) + timedelta(seconds=1)
+    Job.objects.filter(pk=timer.pk).update(next_fire_at=following)
+    engine_step(clock_now())
+    attempt = Attempt.objects.get(job=timer)
+    assert attempt.due_at > clock_now()  # handed over ahead of its instant
+    return timer, attempt
+
+
+def _exit_code(proc: subprocess.Popen) -> int:
+    return proc.wait(timeout=GUARD)
+
+
+def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
+    launcher, api, settings
+):
+    script = 'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
+    timer, attempt = _handed_to(launcher, api, settings, "tick", script)
+    # The queue task handed it over: nothing forked here, nothing inserted yet.
+    ours = {launcher.pid, *descendants(launcher.pid)}
+    assert [p for p in descendants(os.getpid()) if alive(p) and p not in ours] == []
+    assert not Run.objects.filter(job=timer.webjob).exists()
+    entry = history_entry(job=timer, timeout=GUARD)
+    assert entry.status == "Completed", entry.message
+    run = api.wait(api.get("/api/triggeredwebjobs/tick").json()["latest_run"]["url"])
+    assert run["status"] == "Success"
+    assert run["trigger"] == "Schedule - * * * * * *"
+    out = api.output(run)
+    started = float(out.split("started=")[1].split()[0])
+    assert started >= attempt.due_at.timestamp() - clock_offset()  # never early
+    assert f"due={attempt.expected_time.isoformat()}" in out
+    assert Run.objects.get(run_id=run["id"]).monitor_pid == launcher.pid
+    timer.refresh_from_db()
+    assert timer.execution_count == 1
+    log = (timer.webjob.data_dir / "job_scheduler.log").read_text()
+    assert "WebJob invoked" in log
+
+
+def test_the_launcher_skips_a_fire_while_the_previous_run_is_going(
+    launcher, api, settings
+):
+    timer, attempt = _handed_to(launcher, api, settings, "slow", "sleep 3\n")
+    first = history_entry(job=timer, timeout=GUARD)
+    assert first.status == "Completed", first.message
+    time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds() + 0.1))
+    engine_step(clock_now())  # the next second's fire, while the run goes on
+    second = history_entry(job=timer, status="Postponed", timeout=GUARD)
+    assert "WebJob is still running; this schedule was skipped" in second.message
+    assert Run.objects.filter(job=timer.webjob).count() == 1
+
+
+def test_a_launcher_stopped_before_the_instant_gives_the_fire_back(
+    launcher, api, settings
+):
+    timer, attempt = _handed_to(launcher, api, settings, "later")
+    launcher.send_signal(signal.SIGTERM)
+    assert _exit_code(launcher) == 0, launcher.log.read_text()
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.PENDING
+    assert not Run.objects.filter(job=timer.webjob).exists()
+    _fires_once_when_sent_again(api, timer, attempt)  # no launcher: a monitor
+
+
+def test_a_launcher_killed_before_the_instant_loses_no_fire(launcher, api, settings):
+    timer, attempt = _handed_to(launcher, api, settings, "sturdy")
+    launcher.kill()
+    assert _exit_code(launcher) == -signal.SIGKILL
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.QUEUED  # not lost with the launcher
+    settings.SCHEDULER_RESEND_AFTER = 0
+    _fires_once_when_sent_again(api, timer, attempt)
+
+
+def test_a_launcher_stopped_mid_run_aborts_the_job_gracefully(launcher, api, settings):
+    script = (
+        'echo "up $$"\n'
+        'trap \'echo "got TERM"; exit 3\' TERM\n'
+        "while :; do sleep 0.1; done\n"
+    )
+    timer, _ = _handed_to(launcher, api, settings, "forever", script)
+    history_entry(job=timer, timeout=GUARD)
+    run = Run.objects.get(job=timer.webjob)
+    deadline = time.monotonic() + GUARD
+    while "up " not in run.output_path.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job_pid = int(run.output_path.read_text().split("up ")[1].split()[0])
+    launcher.send_signal(signal.SIGTERM)
+    assert _exit_code(launcher) == 0, launcher.log.read_text()
+    run.refresh_from_db()
+    assert run.status == "Aborted"
+    assert "the instance is shutting down" in run.message
+    assert "got TERM" in run.output_path.read_text()
+    assert not alive(job_pid)
+
+
+def test_one_launcher_per_instance(launcher, processes: Processes, tmp_path):
+    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict))
+    log = tmp_path / "second.log"
+    second = processes.start([*MANAGE, "runlauncher"], env, log=log)
+    assert second.wait(timeout=GUARD) != 0
+    assert "Another launcher is already running for instance" in log.read_text()
+    assert launcher.poll() is None
