@@ -92,9 +92,13 @@ def q_workers() -> int:
 
 
 def launcher() -> bool:
-    """Our instances run `manage.py runlauncher` (as runinstance does), unless
-    --no-launcher: then each fire forks a run monitor out of the queue worker."""
+    """Our instances run `manage.py runlauncher` (as runinstance does, LAUNCHERS
+    of them), unless --no-launcher: then each fire forks a run monitor out of
+    the queue worker."""
     return os.environ.get("BENCH_NO_LAUNCHER") != "1"
+
+
+LAUNCHERS = 2  # as WEBJOBS_LAUNCHERS's default
 
 
 PER_SECOND = "* * * * * *"
@@ -298,7 +302,7 @@ class Instance:
     cluster: subprocess.Popen
     base: str = ""
     engine: subprocess.Popen | None = None
-    launcher: subprocess.Popen | None = None
+    launchers: tuple[subprocess.Popen, ...] = ()
 
     def start_engine(self) -> None:
         """Start runscheduler and wait until its loop runs (Django's start-up
@@ -349,6 +353,7 @@ def instance(key: str, root: Path, *, web: bool = True) -> Iterator[Instance]:
         WEBSITE_INSTANCE_ID=f"fire{key}0",
         WEBJOBS_QUEUE_NAME=queue,
         Q_WORKERS=str(q_workers()),
+        WEBJOBS_LAUNCHERS=str(LAUNCHERS),
     )
     for name in (
         "DATABASE_URL",
@@ -384,8 +389,13 @@ def instance(key: str, root: Path, *, web: bool = True) -> Iterator[Instance]:
             cluster = procs.qcluster(env, log=root / "qcluster.log")
             inst = Instance(key, root, env, procs, cluster, base)
             if launcher():
-                inst.launcher = procs.start(
-                    [*MANAGE, "runlauncher"], env, log=root / "launcher.log"
+                inst.launchers = tuple(
+                    procs.start(
+                        [*MANAGE, "runlauncher", "--shard", str(shard)],
+                        env,
+                        log=root / f"launcher-{shard}.log",
+                    )
+                    for shard in range(LAUNCHERS)
                 )
             inst.start_engine()
             yield inst
@@ -472,7 +482,7 @@ def measure_window(
     scheduler: subprocess.Popen,
     queue: subprocess.Popen | None,
     seconds: float,
-    launcher: subprocess.Popen | None = None,
+    launchers: tuple[subprocess.Popen, ...] = (),
     plan: Plan,
     progress,
     pending,
@@ -486,7 +496,7 @@ def measure_window(
     def sample() -> dict[str, float]:
         return {
             "queue": (group_cpu(queue.pid) if queue else 0.0)
-            + (group_cpu(launcher.pid) if launcher else 0.0),
+            + sum(group_cpu(launcher.pid) for launcher in launchers),
             "orphans": orphans_cpu(),
             "machine": machine_cpu(),
         }
@@ -554,7 +564,7 @@ def ours_per_second(
                 procs=inst.procs,
                 scheduler=inst.engine,
                 queue=inst.cluster,
-                launcher=inst.launcher,
+                launchers=inst.launchers,
                 seconds=window,
                 plan=plan,
                 progress=size(starts),

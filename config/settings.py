@@ -178,6 +178,11 @@ SCHEDULER_RESEND_AFTER = env_float("SCHEDULER_RESEND_AFTER", 15.0, minimum=1)
 # Half a second: enough for a burst of ~30 fires to be prepared on 2 cores, and
 # per-second schedules are prepared between due instants, not on them.
 SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
+# Launcher processes per instance (jobs/launcher.py): a fire goes to the one its
+# attempt's id picks. One launcher is a single thread that waits on the
+# database for most of a fire's bookkeeping; two keep up with 100 fires a second
+# on 2 cores where one falls behind (bench/fire_lateness.py).
+WEBJOBS_LAUNCHERS = env_int("WEBJOBS_LAUNCHERS", 2, minimum=1)
 
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

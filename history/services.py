@@ -73,12 +73,14 @@ def run_prepare(
     arguments: str = "",
     scheduled_time=None,
     monitor_pid: int | None = None,
+    last_run_id: str | None | object = ...,
 ) -> Run:
     """Check a run request and build its row, unsaved, for run_insert.
 
     Split from the insert so that a run due at an instant does everything but
     the insert ahead of it (jobs.runner.run_when_due). `monitor_pid`: the run is
-    created claimed by that process, its monitor.
+    created claimed by that process, its monitor. `last_run_id`: the job's
+    newest run id, when the caller read it already (for many jobs at once).
     """
     if job.kind != WebJob.Kind.TRIGGERED:
         raise RunConflict(ERR_NOT_TRIGGERED)
@@ -97,7 +99,7 @@ def run_prepare(
         monitor_pid=monitor_pid,
         instance_id=settings.WEBSITE_INSTANCE_ID if monitor_pid else "",
     )
-    run.last_run_id = _last_run_id(job)
+    run.last_run_id = _last_run_id(job) if last_run_id is ... else last_run_id
     return run
 
 
@@ -165,7 +167,7 @@ def run_insert(run: Run) -> Run:
                 raise RunRequestError(ERR_GONE) from None  # deleted since prepared
             else:  # a run inserted since run_prepare took this run id
                 run.last_run_id = _last_run_id(run.job)
-    _log_initializing(run)
+    run_log_initializing(run)
     return run
 
 
@@ -174,7 +176,8 @@ def run_insert_many(runs: list[Run]) -> set[int]:
     instant); returns the id() of each run inserted. When a unique index
     refuses the multi-row insert (Kudu's lock, a run id taken meanwhile),
     nothing is inserted here: the caller inserts each with run_insert, which
-    tells which one and why."""
+    tells which one and why. The runs' logs are the caller's to begin
+    (run_log_initializing), after what is more urgent: starting them."""
     if not runs:
         return set()
     now, beat = clock_now(), timezone.now()
@@ -190,12 +193,11 @@ def run_insert_many(runs: list[Run]) -> set[int]:
         for run in runs:
             run.pk, run._state.adding = None, True
         return set()
-    for run in runs:
-        _log_initializing(run)
     return {id(run) for run in runs}
 
 
-def _log_initializing(run: Run) -> None:
+def run_log_initializing(run: Run) -> None:
+    """The first line of a run's output_log.txt."""
     run.data_dir.mkdir(parents=True, exist_ok=True)
     with open(run.output_path, "a", encoding="utf-8") as log:
         log.write(

@@ -51,6 +51,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.processes import die_with, pdeathsig_wrapper
+from scheduler.actions import release_attempts
+from scheduler.clock import clock_offset
 from jobs.runner import (
     EXIT_MESSAGE,
     HEARTBEAT_SECONDS,
@@ -84,21 +86,23 @@ HAND_OVER_TIMEOUT = 1.0
 # and the job's command never starts.
 GATE = 'IFS= read -r WEBJOBS_RUN_ID || exit 0; exec </dev/null; export WEBJOBS_RUN_ID; exec "$@"'
 ERR_LAUNCHER_RUNNING = (
-    "Another launcher is already running for instance {instance} on this "
-    "database and WEBJOBS_ROOT; one instance has one launcher."
+    "Launcher {shard} of instance {instance} is already running on this "
+    "database and WEBJOBS_ROOT; an instance has one of each."
 )
+ERR_SHARD = "--shard must be from 0 to WEBJOBS_LAUNCHERS - 1 ({last}), not {shard}."
 
 
 class LauncherConflict(RuntimeError):
     pass
 
 
-def address() -> bytes:
-    """The launcher's socket: Linux's abstract namespace (no file to go stale,
-    no path length limit), one per instance, database and WEBJOBS_ROOT."""
+def address(shard: int) -> bytes:
+    """A launcher's socket: Linux's abstract namespace (no file to go stale, no
+    path length limit), one per shard, instance, database and WEBJOBS_ROOT."""
     db = connection.settings_dict
     key = "|".join(
         (
+            str(shard),
             settings.WEBSITE_INSTANCE_ID,
             str(Path(settings.WEBJOBS_ROOT).resolve()),
             db["ENGINE"],
@@ -122,7 +126,7 @@ def hand_over(attempt_pk: int) -> bool:
             # Connected, so that waiting for room sleeps: an unconnected
             # sender's poll says "writable" while the launcher's inbox is full,
             # and the timed send would spin (measured: a core per worker).
-            sock.connect(address())
+            sock.connect(address(attempt_pk % settings.WEBJOBS_LAUNCHERS))
             sock.settimeout(HAND_OVER_TIMEOUT)
             sock.send(str(attempt_pk).encode())
         return True
@@ -134,7 +138,6 @@ def hand_over(attempt_pk: int) -> bool:
 class Fire:
     due: float  # real time, epoch seconds
     seq: int
-    attempt_pk: int = field(compare=False)
     plan: dict = field(compare=False)
     begin: object = field(compare=False)  # scheduler.actions.Begin
     release: Callable = field(compare=False)
@@ -162,10 +165,14 @@ class Slot:
 
 
 class Launcher:
-    def __init__(self) -> None:
+    def __init__(self, shard: int = 0) -> None:
         self.fires: list[Fire] = []  # a heap by due instant
         self.slots: list[Slot] = []
         self.closed_gates: list[subprocess.Popen] = []  # to reap
+        self.inbox_pks: list[int] = []  # handed over, not prepared yet
+        # Until then only starts: the jobs just started get the CPU (their
+        # output waits in the pipes). As SETTLE_AFTER for run monitors.
+        self.quiet_until = 0.0
         self.seq = itertools.count()
         self.stopping = False
         self.sigchld = False
@@ -174,11 +181,13 @@ class Launcher:
         self.selector = selectors.DefaultSelector()
         self.inbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
-            self.inbox.bind(address())
+            self.inbox.bind(address(shard))
         except OSError:
             self.inbox.close()
             raise LauncherConflict(
-                ERR_LAUNCHER_RUNNING.format(instance=settings.WEBSITE_INSTANCE_ID)
+                ERR_LAUNCHER_RUNNING.format(
+                    shard=shard, instance=settings.WEBSITE_INSTANCE_ID
+                )
             ) from None
         self.inbox.setblocking(False)
         self.selector.register(self.inbox, selectors.EVENT_READ, "inbox")
@@ -214,6 +223,8 @@ class Launcher:
         records and finishes free Kudu's lock for a job's next fire, prepares
         make the next fires ready."""
         self.start_due()
+        if time.time() < self.quiet_until and not self.stopping:
+            return
         self.record_due()
         self.read_inbox()
         now = time.monotonic()
@@ -224,6 +235,8 @@ class Launcher:
 
     def timeout(self) -> float:
         now = time.time()
+        if now < self.quiet_until:
+            return 0.0  # wait() sleeps until then
         due = [now + MAX_SLEEP]
         if self.fires:
             due.append(self.fires[0].due)
@@ -233,7 +246,7 @@ class Launcher:
         mono = time.monotonic()
         due.append(now + self.next_scan - mono)
         due.append(now + self.next_heartbeat - mono)
-        if self.sigchld:
+        if self.sigchld or self.inbox_pks:
             return 0.0
         return max(0.0, min(due) - now)
 
@@ -241,6 +254,13 @@ class Launcher:
         """Sleep until a fire is due, a datagram, output, a signal or timeout.
         epoll counts in whole milliseconds (rounded up): the last ones before a
         due instant are slept with time.sleep, to the microsecond."""
+        now = time.time()
+        if now < self.quiet_until and not self.stopping:
+            until = self.quiet_until
+            if self.fires:
+                until = min(until, self.fires[0].due)
+            time.sleep(max(0.0, until - now))
+            return
         precise = None
         if self.fires and self.fires[0].due - time.time() <= timeout + 0.002:
             precise = self.fires[0].due
@@ -252,13 +272,17 @@ class Launcher:
                 slot, level = key.data
                 self._read(slot, key.fileobj, level)
         if precise is not None and not self.stopping:
+            clock_offset()  # read now if stale, not at the instant (begin)
             delay = precise - time.time()
             if 0 < delay <= 0.003:
                 time.sleep(delay)
 
     def shutdown(self) -> None:
         """Give waiting fires back, abort running jobs gracefully, then leave."""
+        self.take_inbox()
         self.inbox.close()  # datagrams still in it stay Queued: the outbox resends
+        if self.inbox_pks:  # taken, not prepared: back to the engine at once
+            self._guard(lambda: release_attempts(self.inbox_pks), "release")
         while self.fires:
             fire = heapq.heappop(self.fires)
             self._guard(fire.release, "release")
@@ -282,37 +306,41 @@ class Launcher:
 
     # --- fires ---------------------------------------------------------------------
 
-    def read_inbox(self) -> None:
-        """Prepare up to BATCH handed-over fires (more wait in the inbox)."""
-        for _ in range(BATCH):
-            if self.stopping:
-                return
+    def take_inbox(self) -> None:
+        """Take every handed-over fire waiting in the socket (cheap: it is done
+        between any two units of work), so a queue worker never waits long for
+        room in it; they are prepared in turn (read_inbox)."""
+        while not self.stopping:
             try:
                 data = self.inbox.recv(64)
             except (BlockingIOError, InterruptedError):
                 return
             try:
-                attempt_pk = int(data)
+                self.inbox_pks.append(int(data))
             except ValueError:
                 log.warning("ignoring a malformed datagram %r", data[:64])
-                continue
-            self._guard(lambda pk=attempt_pk: self.prepare(pk), f"prepare {attempt_pk}")
+
+    def read_inbox(self) -> None:
+        """Prepare up to BATCH handed-over fires, read together."""
+        from scheduler.actions import webjob_fires
+
+        self.take_inbox()
+        pks, self.inbox_pks = self.inbox_pks[:BATCH], self.inbox_pks[BATCH:]
+        if not pks:
+            return
+        # Done already (a second delivery), or failed and recorded: left out.
+        for fire in self._guard(lambda: webjob_fires(pks), "read fires") or ():
+            self._guard(lambda f=fire: self.prepare(f), f"prepare {fire.webjob.name}")
             self.start_due()
 
-    def prepare(self, attempt_pk: int) -> None:
+    def prepare(self, fire) -> None:
         """Everything before the due instant: the run's row built (not inserted)
         and its process started, held at the gate."""
-        from scheduler.actions import webjob_fire
-
-        fire = webjob_fire(attempt_pk, rehearse=False)  # a warm process needs none
-        if fire is None:
-            return  # done already (a second delivery), or failed and recorded
         plan = _launch_plan(fire.webjob)
         fire.webjob.data_dir.mkdir(parents=True, exist_ok=True)
         entry = Fire(
             due=fire.not_before,
             seq=next(self.seq),
-            attempt_pk=attempt_pk,
             plan=plan,
             begin=None,
             release=fire.release,
@@ -350,7 +378,8 @@ class Launcher:
             fire.spec["start_error"] = f"The job could not be started: {exc}"
 
     def start_due(self) -> None:
-        """Start every fire whose instant has come, START_CHUNK per transaction."""
+        """Start every fire whose instant has come, START_CHUNK per transaction;
+        then take what the inbox holds."""
         while self.fires and self.fires[0].due <= time.time():
             horizon = self.fires[0].due + SAME_INSTANT
             batch = []
@@ -361,6 +390,7 @@ class Launcher:
             ):
                 batch.append(heapq.heappop(self.fires))
             self._start(batch)
+        self.take_inbox()
 
     def _start(self, batch: list[Fire]) -> None:
         """Claim and insert the batch together, then open the gates."""
@@ -389,11 +419,16 @@ class Launcher:
             started.append((fire, outcome))
         for fire, (run, after_start) in started:
             self._launch(fire, run, after_start)
+        if started:
+            self.quiet_until = max(self.quiet_until, batch[0].due + SETTLE_AFTER)
 
     def _launch(self, fire: Fire, run, after_start) -> None:
         """The run's slot: its log (the lines Kudu writes at a start), pipes."""
-        plan = fire.plan
-        if _plan_failed(plan, run):
+        from history.services import run_log_initializing
+
+        if not run.output_path.exists():  # inserted together with others
+            run_log_initializing(run)
+        if _plan_failed(fire.plan, run):
             self._guard(after_start, "after_start")
             return
         spec = fire.spec
@@ -489,6 +524,9 @@ class Launcher:
             if proc is None:
                 continue
             if proc.poll() is not None:
+                for pipe, level in list(slot.pipes.items()):  # what is there now
+                    while pipe in slot.pipes and self._read(slot, pipe, level):
+                        pass
                 # Background children may hold the pipes open; give them 2 s.
                 slot.exited_at = slot.exited_at or mono
                 if not slot.pipes or mono - slot.exited_at > 2.0:
@@ -644,10 +682,15 @@ def _drain_fd(fd: int) -> None:
         pass
 
 
-def serve() -> None:
-    """`manage.py runlauncher`."""
-    launcher = Launcher()
+def serve(shard: int = 0) -> None:
+    """`manage.py runlauncher --shard N`."""
+    last = settings.WEBJOBS_LAUNCHERS - 1
+    if not 0 <= shard <= last:
+        raise LauncherConflict(ERR_SHARD.format(last=last, shard=shard))
+    launcher = Launcher(shard)
     launcher.install_signals()
-    log.info("launcher of instance %s listening", settings.WEBSITE_INSTANCE_ID)
+    log.info(
+        "launcher %d of instance %s listening", shard, settings.WEBSITE_INSTANCE_ID
+    )
     launcher.serve()
 

@@ -73,6 +73,18 @@ def attempt_execute(attempt_pk: int) -> str:
     return "Completed" if result.ok else "Failed"
 
 
+def attempts_hand_over(pks: list[int]) -> str:
+    """The queue task of WebJob fires sent together (attempts_enqueue): each goes
+    to this instance's launcher; one no launcher takes is executed here, as
+    attempt_execute does (a run monitor forked for it)."""
+    from jobs.launcher import hand_over
+
+    here = [pk for pk in pks if not hand_over(pk)]
+    for pk in here:
+        attempt_execute(pk)
+    return f"{len(pks) - len(here)} handed to the launcher, {len(here)} prepared here"
+
+
 def _claim(attempt: Attempt) -> bool:
     """Queued -> Done, once: the execution happens in whoever wins this."""
     return bool(
@@ -221,28 +233,22 @@ class WebJobFire(NamedTuple):
     release: Callable
 
 
-def webjob_fire(attempt: Attempt | int, action: dict | None = None, *, rehearse=True):
-    """The fire of a Queued WebJob attempt (or of its pk), or None when there is
-    nothing to start: done already, or its WebJob is gone (recorded as failed)."""
+def webjob_fire(
+    attempt: Attempt,
+    action: dict,
+    *,
+    webjob=...,
+    last_run_id=...,
+    rehearse: bool = True,
+):
+    """The fire of a Queued WebJob attempt, or None when its WebJob is gone
+    (recorded as failed). `webjob` and `last_run_id`: already read (...: not)."""
     from jobs.models import WebJob
     from scheduler.clock import clock_offset
 
-    if not isinstance(attempt, Attempt):
-        attempt = (
-            Attempt.objects.select_related("job", "job__collection")
-            .filter(pk=attempt, status=Attempt.Status.QUEUED)
-            .first()
-        )
-        if attempt is None:
-            return None
-        main = attempt.job.action
-        action = (
-            main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
-        )
-        if action is None or action["type"] != "WebJob":
-            return None
     name = action["webJob"]["name"]
-    webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
+    if webjob is ...:
+        webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
     if webjob is None:
         if _claim(attempt):
             error = MSG_WEBJOB_ERROR.format(name=name, error="no such WebJob")
@@ -251,8 +257,57 @@ def webjob_fire(attempt: Attempt | int, action: dict | None = None, *, rehearse=
     return WebJobFire(
         webjob=webjob,
         not_before=attempt.due_at.timestamp() - clock_offset(),  # real time
-        prepare=lambda: _webjob_prepare(attempt, action, webjob, rehearse=rehearse),
+        prepare=lambda: _webjob_prepare(
+            attempt, action, webjob, rehearse=rehearse, last_run_id=last_run_id
+        ),
         release=lambda: _release(attempt),
+    )
+
+
+def webjob_fires(pks: list[int]) -> list[WebJobFire]:
+    """The fires of those Queued WebJob attempts, read together (the launcher's
+    batch of hand-overs): a query for the attempts, one for their WebJobs, one
+    for those WebJobs' newest run ids. Done or unknown attempts are left out."""
+    from django.db.models import Max
+
+    from history.models import Run
+    from jobs.models import WebJob
+
+    attempts = Attempt.objects.select_related("job", "job__collection").filter(
+        pk__in=pks, status=Attempt.Status.QUEUED
+    )
+    actions = {}
+    for attempt in attempts:
+        main = attempt.job.action
+        action = main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+        if action is not None and action["type"] == "WebJob":
+            actions[attempt] = action
+    names = {action["webJob"]["name"] for action in actions.values()}
+    webjobs = {
+        w.name: w
+        for w in WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name__in=names)
+    }
+    newest = dict(
+        Run.objects.filter(job__in=list(webjobs.values()))
+        .values_list("job")
+        .annotate(Max("run_id"))
+    )
+    fires = []
+    for attempt, action in actions.items():
+        webjob = webjobs.get(action["webJob"]["name"])
+        last = newest.get(webjob.pk) if webjob is not None else None
+        fire = webjob_fire(
+            attempt, action, webjob=webjob, last_run_id=last, rehearse=False
+        )
+        if fire is not None:
+            fires.append(fire)
+    return fires
+
+
+def release_attempts(pks: list[int]) -> None:
+    """Fires handed over but not started (the launcher stops): see _release."""
+    Attempt.objects.filter(pk__in=pks, status=Attempt.Status.QUEUED).update(
+        status=Attempt.Status.PENDING
     )
 
 
@@ -266,7 +321,9 @@ def _release(attempt: Attempt) -> None:
     )
 
 
-def _webjob_prepare(attempt: Attempt, action: dict, webjob, *, rehearse: bool = True):
+def _webjob_prepare(
+    attempt: Attempt, action: dict, webjob, *, rehearse: bool = True, last_run_id=...
+):
     """Ahead of the due instant (in the run's monitor or the launcher): check
     the request and build the run (recorded in the WebJob's history as
     triggered by this job). Returns the fire's `Begin`; called at the due
@@ -281,6 +338,7 @@ def _webjob_prepare(attempt: Attempt, action: dict, webjob, *, rehearse: bool = 
             arguments=action["webJob"].get("arguments", ""),
             scheduled_time=None if attempt.manual else attempt.expected_time,
             monitor_pid=os.getpid(),  # this process is the run's monitor
+            last_run_id=last_run_id,
         )
     except (RunConflict, RunRequestError) as exc:
         begin.error = exc
@@ -365,7 +423,8 @@ def begin_together(begins: list[Begin]) -> list:
     claim of every attempt, one insert of every run. Returns each one's
     outcome, as Begin() would. A run the multi-row insert cannot take (Kudu's
     lock, a run id taken meanwhile) is inserted on its own, as Begin() does.
-    Call inside a transaction: the claims and the inserts commit together."""
+    Call inside a transaction: the claims and the inserts commit together.
+    The runs inserted together have no log yet (run_log_initializing)."""
     from history.services import run_insert_many
 
     start = clock_now()

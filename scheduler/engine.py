@@ -33,6 +33,7 @@ from scheduler.models import (
 )
 from scheduler.services import (
     attempt_enqueue,
+    attempts_enqueue,
     history_add,
     history_postponed,
     job_occurrences,
@@ -128,25 +129,28 @@ def _claimable(now: datetime):
 
 
 def fire_due_jobs(now: datetime) -> int:
-    """Fire due jobs, CLAIM_BATCH per transaction; sends follow each commit."""
+    """Fire due jobs, CLAIM_BATCH per transaction; sends follow each commit.
+    The batch's WebJob fires go to the queue as one task (attempts_enqueue)."""
     count = 0
     while count < BATCH:
         with transaction.atomic():
             due = list(_locked(_claimable(now).order_by("next_fire_at"))[:CLAIM_BATCH])
+            webjob_fires = []
             for job in due:
-                _fire_or_fault(job, now)
+                webjob_fires += _fire_or_fault(job, now)
+            attempts_enqueue(webjob_fires)
         count += len(due)
         if len(due) < CLAIM_BATCH:
             break
     return count
 
 
-def _fire_or_fault(job: Job, now: datetime) -> None:
+def _fire_or_fault(job: Job, now: datetime) -> list[Attempt]:
     """A job whose schedule or action raises is Faulted and pushed aside: it can
-    never crash-loop the engine."""
+    never crash-loop the engine. Returns its WebJob fires, to send together."""
     try:
         with transaction.atomic():
-            _fire(job, now)
+            return _fire(job, now)
     except Exception as exc:
         log.exception("job %s could not be fired", job.pk)
         Job.objects.filter(pk=job.pk).update(state=JobState.FAULTED, next_fire_at=None)
@@ -159,10 +163,12 @@ def _fire_or_fault(job: Job, now: datetime) -> None:
             end=now,
             expected=job.next_fire_at,
         )
+        return []
 
 
-def _fire(job: Job, now: datetime) -> None:
-    """Fire the job's due occurrence(s) under the misfire policy."""
+def _fire(job: Job, now: datetime) -> list[Attempt]:
+    """Fire the job's due occurrence(s) under the misfire policy. An Http action
+    is sent at once; a WebJob action is returned, for attempts_enqueue."""
     grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
     missed = [job.next_fire_at]
     upcoming = None
@@ -176,6 +182,7 @@ def _fire(job: Job, now: datetime) -> None:
     skipped = missed[:-1] if runs else missed
     if skipped:
         history_postponed(job=job, missed=skipped, grace=grace.total_seconds(), now=now)
+    webjob_fires = []
     for due in runs:
         attempt, created = Attempt.objects.get_or_create(
             job=job,
@@ -185,8 +192,11 @@ def _fire(job: Job, now: datetime) -> None:
             manual=False,
             defaults={"due_at": due, "status": Attempt.Status.QUEUED},
         )
-        if created:
+        if created and job.action.get("type") == "WebJob":
+            webjob_fires.append(attempt)
+        elif created:
             attempt_enqueue(attempt)
+        if created:
             log.debug("fired %s due %s", job, due.isoformat())
     job.next_fire_at = upcoming
     fields = ["next_fire_at"]
@@ -194,6 +204,7 @@ def _fire(job: Job, now: datetime) -> None:
         job.state = JobState.COMPLETED  # its last occurrence has fired
         fields.append("state")
     job.save(update_fields=fields)
+    return webjob_fires
 
 
 def dispatch_due_attempts(now: datetime) -> int:

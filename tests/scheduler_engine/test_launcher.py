@@ -34,27 +34,39 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GUARD = 30.0  # a deadline against hanging, never an assertion on speed
 
 
-@pytest.fixture
-def launcher(processes: Processes, tmp_path):
-    """This instance's launcher, listening (hand_over reaches it)."""
-    log = tmp_path / "launcher.log"
+def start_launcher(processes: Processes, folder, shard: int) -> subprocess.Popen:
+    log = folder / f"launcher-{shard}.log"
     env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict))
-    proc = processes.start([*MANAGE, "runlauncher"], env, log=log)
-    deadline = time.monotonic() + GUARD
-    while not _listening():
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the launcher did not start"
-        time.sleep(0.05)
+    argv = [*MANAGE, "runlauncher", "--shard", str(shard)]
+    proc = processes.start(argv, env, log=log)
     proc.log = log
     return proc
 
 
-def _listening() -> bool:
-    # An id no attempt has: the launcher reads it and finds nothing to do.
-    return hand_over(0)
+@pytest.fixture
+def launchers(processes: Processes, tmp_path, settings):
+    """This instance's launchers (WEBJOBS_LAUNCHERS), listening: hand_over
+    reaches them."""
+    procs = [
+        start_launcher(processes, tmp_path, shard)
+        for shard in range(settings.WEBJOBS_LAUNCHERS)
+    ]
+    deadline = time.monotonic() + GUARD
+    # Ids no attempt has: the launcher reads one and finds nothing to do.
+    while not all(hand_over(shard) for shard in range(len(procs))):
+        for proc in procs:
+            assert proc.poll() is None, proc.log.read_text()
+        assert time.monotonic() < deadline, "the launchers did not start"
+        time.sleep(0.05)
+    return procs
 
 
-def _handed_to(launcher, api, settings, name: str, script: str = "echo tick\n"):
+def launcher_of(launchers, attempt: Attempt) -> subprocess.Popen:
+    """The launcher a fire goes to (by its attempt's id)."""
+    return launchers[attempt.pk % len(launchers)]
+
+
+def _handed_to(launchers, api, settings, name: str, script: str = "echo tick\n"):
     settings.SCHEDULER_LEAD = 1.0
     clock_set("2031-05-01T10:07:00Z")
     deploy_scheduled(api, name, "* * * * * *", script=script)
@@ -67,7 +79,7 @@ def _handed_to(launcher, api, settings, name: str, script: str = "echo tick\n"):
     engine_step(clock_now())
     attempt = Attempt.objects.get(job=timer)
     assert attempt.due_at > clock_now()  # handed over ahead of its instant
-    return timer, attempt
+    return timer, attempt, launcher_of(launchers, attempt)
 
 
 def _exit_code(proc: subprocess.Popen) -> int:
@@ -75,12 +87,12 @@ def _exit_code(proc: subprocess.Popen) -> int:
 
 
 def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
-    launcher, api, settings
+    launchers, api, settings
 ):
     script = 'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
-    timer, attempt = _handed_to(launcher, api, settings, "tick", script)
+    timer, attempt, launcher = _handed_to(launchers, api, settings, "tick", script)
     # The queue task handed it over: nothing forked here, nothing inserted yet.
-    ours = {launcher.pid, *descendants(launcher.pid)}
+    ours = {p for proc in launchers for p in (proc.pid, *descendants(proc.pid))}
     assert [p for p in descendants(os.getpid()) if alive(p) and p not in ours] == []
     assert not Run.objects.filter(job=timer.webjob).exists()
     entry = history_entry(job=timer, timeout=GUARD)
@@ -100,9 +112,9 @@ def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
 
 
 def test_the_launcher_skips_a_fire_while_the_previous_run_is_going(
-    launcher, api, settings
+    launchers, api, settings
 ):
-    timer, attempt = _handed_to(launcher, api, settings, "slow", "sleep 3\n")
+    timer, attempt, launcher = _handed_to(launchers, api, settings, "slow", "sleep 3\n")
     first = history_entry(job=timer, timeout=GUARD)
     assert first.status == "Completed", first.message
     time.sleep(max(0.0, (attempt.due_at - clock_now()).total_seconds() + 0.1))
@@ -113,9 +125,9 @@ def test_the_launcher_skips_a_fire_while_the_previous_run_is_going(
 
 
 def test_a_launcher_stopped_before_the_instant_gives_the_fire_back(
-    launcher, api, settings
+    launchers, api, settings
 ):
-    timer, attempt = _handed_to(launcher, api, settings, "later")
+    timer, attempt, launcher = _handed_to(launchers, api, settings, "later")
     launcher.send_signal(signal.SIGTERM)
     assert _exit_code(launcher) == 0, launcher.log.read_text()
     attempt.refresh_from_db()
@@ -124,8 +136,8 @@ def test_a_launcher_stopped_before_the_instant_gives_the_fire_back(
     _fires_once_when_sent_again(api, timer, attempt)  # no launcher: a monitor
 
 
-def test_a_launcher_killed_before_the_instant_loses_no_fire(launcher, api, settings):
-    timer, attempt = _handed_to(launcher, api, settings, "sturdy")
+def test_a_launcher_killed_before_the_instant_loses_no_fire(launchers, api, settings):
+    timer, attempt, launcher = _handed_to(launchers, api, settings, "sturdy")
     launcher.kill()
     assert _exit_code(launcher) == -signal.SIGKILL
     attempt.refresh_from_db()
@@ -134,13 +146,13 @@ def test_a_launcher_killed_before_the_instant_loses_no_fire(launcher, api, setti
     _fires_once_when_sent_again(api, timer, attempt)
 
 
-def test_a_launcher_stopped_mid_run_aborts_the_job_gracefully(launcher, api, settings):
+def test_a_launcher_stopped_mid_run_aborts_the_job_gracefully(launchers, api, settings):
     script = (
         'echo "up $$"\n'
         'trap \'echo "got TERM"; exit 3\' TERM\n'
         "while :; do sleep 0.1; done\n"
     )
-    timer, _ = _handed_to(launcher, api, settings, "forever", script)
+    timer, _, launcher = _handed_to(launchers, api, settings, "forever", script)
     history_entry(job=timer, timeout=GUARD)
     run = Run.objects.get(job=timer.webjob)
     deadline = time.monotonic() + GUARD
@@ -157,10 +169,13 @@ def test_a_launcher_stopped_mid_run_aborts_the_job_gracefully(launcher, api, set
     assert not alive(job_pid)
 
 
-def test_one_launcher_per_instance(launcher, processes: Processes, tmp_path):
-    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict))
-    log = tmp_path / "second.log"
-    second = processes.start([*MANAGE, "runlauncher"], env, log=log)
+def test_one_launcher_of_each_shard_per_instance(
+    launchers, processes: Processes, tmp_path
+):
+    (tmp_path / "second").mkdir()
+    second = start_launcher(processes, tmp_path / "second", shard=0)
     assert second.wait(timeout=GUARD) != 0
-    assert "Another launcher is already running for instance" in log.read_text()
-    assert launcher.poll() is None
+    assert "Launcher 0 of instance testinstance0 is already running" in (
+        second.log.read_text()
+    )
+    assert all(proc.poll() is None for proc in launchers)

@@ -68,7 +68,10 @@ class Command(BaseCommand):
         children["engine"] = self._spawn([*manage, "runscheduler"])
         # Scheduled WebJob runs start in the launcher; it aborts its running
         # jobs on SIGTERM the way run monitors do.
-        children["launcher"] = self._spawn([*manage, "runlauncher"])
+        for shard in range(settings.WEBJOBS_LAUNCHERS):
+            children[f"launcher {shard}"] = self._spawn(
+                [*manage, "runlauncher", "--shard", str(shard)]
+            )
         # The host stops its continuous jobs gracefully on SIGTERM (shutdown file,
         # stopping_wait_time, then kill), well within STOP_GRACE / 2.
         children["host"] = self._spawn([*manage, "runhost"])

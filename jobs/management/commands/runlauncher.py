@@ -13,8 +13,16 @@ class Command(BaseCommand):
         "process (jobs/launcher.py); runinstance starts it. Until Ctrl-C/SIGTERM."
     )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--shard",
+            type=int,
+            default=0,
+            help="which of the instance's WEBJOBS_LAUNCHERS launchers (0-based)",
+        )
+
+    def handle(self, *args, shard: int, **options) -> None:
         try:
-            serve()
+            serve(shard)
         except LauncherConflict as exc:
             raise CommandError(str(exc)) from None
