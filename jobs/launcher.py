@@ -30,6 +30,7 @@ monitor does: shutdown file, SIGTERM, stopping_wait_time, then kill.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import itertools
@@ -48,6 +49,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+
+from history.models import RunStatus
 from django.utils import timezone
 
 from jobs.processes import die_with, pdeathsig_wrapper
@@ -376,6 +379,9 @@ class Launcher:
             )
         except OSError as exc:  # recorded as the run's failure at the due instant
             fire.spec["start_error"] = f"The job could not be started: {exc}"
+            return
+        # Its process exists: the run is inserted Running (one write fewer).
+        run.status, run.pid = RunStatus.RUNNING, fire.gate.pid
 
     def start_due(self) -> None:
         """Start every fire whose instant has come, START_CHUNK per transaction;
@@ -464,12 +470,14 @@ class Launcher:
         for slot in due[:BATCH]:
             slot.recorded = True
         self._together(due[:BATCH], self._record, "record")
+        if due and (not self.fires or self.fires[0].due - time.time() > 0.05):
+            gc.collect(0)
         if due:
             self.sigchld = True  # a job that ended meanwhile is finished now
         self.start_due()
 
     def _record(self, slot: Slot) -> None:
-        from history.models import Run, RunStatus
+        from history.models import Run
         from history.services import run_finish
 
         monitor, run = slot.monitor, slot.run
@@ -478,7 +486,7 @@ class Launcher:
                 monitor.close()
                 self.slots.remove(slot)
             run_finish(run=run, status=RunStatus.FAILED, message=slot.start_error)
-        else:
+        elif run.status != RunStatus.RUNNING:  # inserted Running, with its pid
             Run.objects.filter(pk=run.pk).update(
                 status=RunStatus.RUNNING,
                 pid=monitor.proc.pid,
@@ -599,10 +607,14 @@ class Launcher:
 
     def heartbeat(self) -> None:
         """One UPDATE for every running run; a run ended from outside (it is no
-        longer active) has its job stopped, as a monitor's heartbeat does."""
+        longer active) has its job stopped, as a monitor's heartbeat does. Also
+        the garbage collection (disabled: one that started on its own at a due
+        instant would delay the starts), when no fire is due soon."""
         from history.models import ACTIVE_STATUSES, Run
 
         self.next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+        if not self.fires or self.fires[0].due - time.time() > 0.2:
+            gc.collect()
         live = {s.run.pk: s for s in self.slots if s.verdict is None}
         if not live:
             return
@@ -689,6 +701,11 @@ def serve(shard: int = 0) -> None:
         raise LauncherConflict(ERR_SHARD.format(last=last, shard=shard))
     launcher = Launcher(shard)
     launcher.install_signals()
+    # What Django set up is never garbage: out of the collector's reach, so a
+    # full collection costs little; collections run between fires (collect).
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     log.info(
         "launcher %d of instance %s listening", shard, settings.WEBSITE_INSTANCE_ID
     )
