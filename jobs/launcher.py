@@ -44,18 +44,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-
-from history.models import RunStatus
 from django.utils import timezone
 
+from history.models import RunStatus
 from jobs.processes import die_with, pdeathsig_wrapper
-from scheduler.actions import release_attempts
-from scheduler.clock import clock_offset
 from jobs.runner import (
     EXIT_MESSAGE,
     HEARTBEAT_SECONDS,
@@ -67,6 +63,8 @@ from jobs.runner import (
     _plan_failed,
     _run_spec,
 )
+from scheduler.actions import release_attempts
+from scheduler.clock import clock_offset
 
 log = logging.getLogger("jobs.launcher")
 
@@ -87,7 +85,10 @@ HAND_OVER_TIMEOUT = 1.0
 # per run and the job's own exec, which run in parallel on every core. A fire
 # that does not run (skipped, claimed elsewhere) gets end of file: the gate exits
 # and the job's command never starts.
-GATE = 'IFS= read -r WEBJOBS_RUN_ID || exit 0; exec </dev/null; export WEBJOBS_RUN_ID; exec "$@"'
+GATE = (
+    "IFS= read -r WEBJOBS_RUN_ID || exit 0; "
+    'exec </dev/null; export WEBJOBS_RUN_ID; exec "$@"'
+)
 ERR_LAUNCHER_RUNNING = (
     "Launcher {shard} of instance {instance} is already running on this "
     "database and WEBJOBS_ROOT; an instance has one of each."
@@ -313,7 +314,7 @@ class Launcher:
         """Take every handed-over fire waiting in the socket (cheap: it is done
         between any two units of work), so a queue worker never waits long for
         room in it; they are prepared in turn (read_inbox)."""
-        while not self.stopping:
+        while self.inbox.fileno() >= 0:  # closed at shutdown
             try:
                 data = self.inbox.recv(64)
             except (BlockingIOError, InterruptedError):
@@ -390,9 +391,7 @@ class Launcher:
             horizon = self.fires[0].due + SAME_INSTANT
             batch = []
             while (
-                self.fires
-                and self.fires[0].due <= horizon
-                and len(batch) < START_CHUNK
+                self.fires and self.fires[0].due <= horizon and len(batch) < START_CHUNK
             ):
                 batch.append(heapq.heappop(self.fires))
             self._start(batch)
@@ -463,8 +462,8 @@ class Launcher:
         self.slots.append(slot)
 
     def record_due(self) -> None:
-        """Bookkeeping of started runs whose settle time passed: Running, then
-        the fire's record (history, counters, trims, job_scheduler.log)."""
+        """Bookkeeping of started runs whose settle time passed: the fire's
+        record (history, counters, trims, job_scheduler.log)."""
         now = time.time()
         due = [s for s in self.slots if not s.recorded and s.record_at <= now]
         for slot in due[:BATCH]:
@@ -477,7 +476,8 @@ class Launcher:
         self.start_due()
 
     def _record(self, slot: Slot) -> None:
-        from history.models import Run
+        """The run was inserted Running, with its process's id (_open_gate);
+        one whose process could not be started fails here."""
         from history.services import run_finish
 
         monitor, run = slot.monitor, slot.run
@@ -486,13 +486,6 @@ class Launcher:
                 monitor.close()
                 self.slots.remove(slot)
             run_finish(run=run, status=RunStatus.FAILED, message=slot.start_error)
-        elif run.status != RunStatus.RUNNING:  # inserted Running, with its pid
-            Run.objects.filter(pk=run.pk).update(
-                status=RunStatus.RUNNING,
-                pid=monitor.proc.pid,
-                monitor_pid=os.getpid(),
-                heartbeat_at=timezone.now(),
-            )
         if slot.after_start is not None:
             slot.after_start()
 
@@ -632,22 +625,13 @@ class Launcher:
         self._guard(beat, "heartbeat")
 
     def _stop_gracefully(self, slot: Slot) -> None:
-        """The shutdown file (as for continuous jobs), SIGTERM, then a kill after
-        the job's stopping_wait_time (in scan)."""
-        monitor = slot.monitor
-        try:
-            path = Path(monitor.spec["shutdown_file"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(datetime.now(UTC).isoformat())
-        except OSError:
-            pass  # SIGTERM still reaches the job
-        try:
-            os.killpg(monitor.proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            return
-        slot.kill_at = time.monotonic() + monitor.spec["stopping_wait_time"]
+        """Shutdown file and SIGTERM now, a kill after the job's
+        stopping_wait_time (in scan)."""
+        if slot.monitor.request_stop():
+            wait = slot.monitor.spec["stopping_wait_time"]
+            slot.kill_at = time.monotonic() + wait
 
-    # --- helpers -----------------------------------------------------------------------
+    # --- helpers ------------------------------------------------------------------
 
     def _discard(self, fire: Fire) -> None:
         """A fire that does not run: its gate gets end of file (the job's
@@ -702,7 +686,8 @@ def serve(shard: int = 0) -> None:
     launcher = Launcher(shard)
     launcher.install_signals()
     # What Django set up is never garbage: out of the collector's reach, so a
-    # full collection costs little; collections run between fires (collect).
+    # full collection costs little. Collections then run only between fires
+    # (record_due, heartbeat), never by surprise at a due instant.
     gc.collect()
     gc.freeze()
     gc.disable()
@@ -710,4 +695,3 @@ def serve(shard: int = 0) -> None:
         "launcher %d of instance %s listening", shard, settings.WEBSITE_INSTANCE_ID
     )
     launcher.serve()
-

@@ -418,8 +418,9 @@ class Monitor:
         for line in lines:
             self.write(line.decode("utf-8", "replace"), level=level, system=False)
 
-    def _stop_gracefully(self) -> None:
-        """Shutdown file (as for continuous jobs), SIGTERM, wait, then kill."""
+    def request_stop(self) -> bool:
+        """Shutdown file (as for continuous jobs) and SIGTERM; False when the
+        job's process group is gone already."""
         assert self.proc is not None
         shutdown_file = Path(self.spec["shutdown_file"])
         try:
@@ -429,7 +430,13 @@ class Monitor:
             pass  # SIGTERM still reaches the job
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def _stop_gracefully(self) -> None:
+        """request_stop, wait stopping_wait_time, then kill."""
+        if not self.request_stop():
             return
         deadline = time.monotonic() + self.spec["stopping_wait_time"]
         while time.monotonic() < deadline and self.proc.poll() is None:

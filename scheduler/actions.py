@@ -279,7 +279,9 @@ def webjob_fires(pks: list[int]) -> list[WebJobFire]:
     actions = {}
     for attempt in attempts:
         main = attempt.job.action
-        action = main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+        action = (
+            main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+        )
         if action is not None and action["type"] == "WebJob":
             actions[attempt] = action
     names = {action["webJob"]["name"] for action in actions.values()}

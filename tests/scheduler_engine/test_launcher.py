@@ -34,9 +34,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GUARD = 30.0  # a deadline against hanging, never an assertion on speed
 
 
-def start_launcher(processes: Processes, folder, shard: int) -> subprocess.Popen:
+def start_launcher(
+    processes: Processes, folder, shard: int, **env: str
+) -> subprocess.Popen:
     log = folder / f"launcher-{shard}.log"
-    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict))
+    env = instance_env(DATABASE_URL=database_to_url(connection.settings_dict), **env)
     argv = [*MANAGE, "runlauncher", "--shard", str(shard)]
     proc = processes.start(argv, env, log=log)
     proc.log = log
@@ -44,11 +46,13 @@ def start_launcher(processes: Processes, folder, shard: int) -> subprocess.Popen
 
 
 @pytest.fixture
-def launchers(processes: Processes, tmp_path, settings):
+def launchers(processes: Processes, tmp_path, settings, request):
     """This instance's launchers (WEBJOBS_LAUNCHERS), listening: hand_over
-    reaches them."""
+    reaches them. A test's `launcher_env` mark sets their environment."""
+    mark = request.node.get_closest_marker("launcher_env")
+    env = mark.kwargs if mark else {}
     procs = [
-        start_launcher(processes, tmp_path, shard)
+        start_launcher(processes, tmp_path, shard, **env)
         for shard in range(settings.WEBJOBS_LAUNCHERS)
     ]
     deadline = time.monotonic() + GUARD
@@ -93,7 +97,8 @@ def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
     timer, attempt, launcher = _handed_to(launchers, api, settings, "tick", script)
     # The queue task handed it over: nothing forked here, nothing inserted yet.
     ours = {p for proc in launchers for p in (proc.pid, *descendants(proc.pid))}
-    assert [p for p in descendants(os.getpid()) if alive(p) and p not in ours] == []
+    others = [p for p in descendants(os.getpid()) if alive(p) and p not in ours]
+    assert [open(f"/proc/{p}/cmdline").read() for p in others] == []
     assert not Run.objects.filter(job=timer.webjob).exists()
     entry = history_entry(job=timer, timeout=GUARD)
     assert entry.status == "Completed", entry.message
@@ -149,7 +154,7 @@ def test_a_launcher_killed_before_the_instant_loses_no_fire(launchers, api, sett
 def test_a_launcher_stopped_mid_run_aborts_the_job_gracefully(launchers, api, settings):
     script = (
         'echo "up $$"\n'
-        'trap \'echo "got TERM"; exit 3\' TERM\n'
+        "trap 'echo \"got TERM\"; exit 3' TERM\n"
         "while :; do sleep 0.1; done\n"
     )
     timer, _, launcher = _handed_to(launchers, api, settings, "forever", script)
@@ -179,3 +184,20 @@ def test_one_launcher_of_each_shard_per_instance(
         second.log.read_text()
     )
     assert all(proc.poll() is None for proc in launchers)
+
+
+@pytest.mark.launcher_env(WEBJOBS_IDLE_TIMEOUT="2")
+def test_the_launcher_ends_a_run_idle_for_webjobs_idle_timeout(
+    launchers, api, settings
+):
+    timer, _, _ = _handed_to(launchers, api, settings, "mute", "echo hi\nsleep 60\n")
+    history_entry(job=timer, timeout=GUARD)
+    run = Run.objects.get(job=timer.webjob)
+    deadline = time.monotonic() + GUARD
+    while run.status in ("Initializing", "Running"):
+        assert time.monotonic() < deadline, "the idle run was not ended"
+        time.sleep(0.2)
+        run.refresh_from_db()
+    assert run.status == "Failed"
+    assert "aborted due to no output nor CPU activity for 2 seconds" in run.message
+    assert "hi" in run.output_path.read_text()
