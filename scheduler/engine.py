@@ -135,10 +135,11 @@ def fire_due_jobs(now: datetime) -> int:
     while count < BATCH:
         with transaction.atomic():
             due = list(_locked(_claimable(now).order_by("next_fire_at"))[:CLAIM_BATCH])
-            webjob_fires = []
-            for job in due:
-                webjob_fires += _fire_or_fault(job, now)
-            attempts_enqueue(webjob_fires)
+            if not _fire_together(due, now):
+                webjob_fires = []
+                for job in due:
+                    webjob_fires += _fire_or_fault(job, now)
+                attempts_enqueue(webjob_fires)
         count += len(due)
         if len(due) < CLAIM_BATCH:
             break
@@ -166,10 +167,59 @@ def _fire_or_fault(job: Job, now: datetime) -> list[Attempt]:
         return []
 
 
-def _fire(job: Job, now: datetime) -> list[Attempt]:
-    """Fire the job's due occurrence(s) under the misfire policy. An Http action
-    is sent at once; a WebJob action is returned, for attempts_enqueue."""
+def _fire_together(jobs: list[Job], now: datetime) -> bool:
+    """Fire a claimed batch in a few statements: one insert of every Attempt,
+    one update of every next_fire_at, one task for the WebJob fires (per job,
+    _fire takes ~7 round trips: 3 ms of engine CPU a fire at 100 a second).
+    Only the common case: each job has exactly one occurrence due and not
+    past the grace. Anything else (missed occurrences, a schedule or an
+    action that raises, an insert refused) returns False with nothing
+    written, and the batch goes through _fire_or_fault one job at a time."""
     grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
+    before = [(job.next_fire_at, job.state) for job in jobs]
+    http_fires, webjob_fires = [], []
+    try:
+        for job in jobs:
+            missed, upcoming = _due_occurrences(job, now)
+            if len(missed) != 1 or now - missed[0] > grace:
+                raise _OneByOne
+            job.next_fire_at = upcoming
+            if upcoming is None:
+                job.state = JobState.COMPLETED  # its last occurrence has fired
+            attempt = Attempt(
+                job=job,
+                expected_time=missed[0],
+                retry_count=0,
+                action_name=ActionName.MAIN,
+                manual=False,
+                due_at=missed[0],
+                status=Attempt.Status.QUEUED,
+            )
+            webjob = job.action.get("type") == "WebJob"
+            (webjob_fires if webjob else http_fires).append(attempt)
+        with transaction.atomic():
+            Attempt.objects.bulk_create(http_fires + webjob_fires)
+            Job.objects.bulk_update(jobs, ["next_fire_at", "state"])
+            for attempt in http_fires:
+                attempt_enqueue(attempt)
+            attempts_enqueue(webjob_fires)
+    except Exception as exc:
+        if not isinstance(exc, _OneByOne):
+            log.warning("firing %d jobs together failed (%s)", len(jobs), exc)
+        for job, (next_fire_at, state) in zip(jobs, before, strict=True):
+            job.next_fire_at, job.state = next_fire_at, state
+        return False
+    for attempt in http_fires + webjob_fires:
+        log.debug("fired %s due %s", attempt.job, attempt.due_at.isoformat())
+    return True
+
+
+class _OneByOne(Exception):
+    """A batch that _fire_together leaves to _fire_or_fault."""
+
+
+def _due_occurrences(job: Job, now: datetime):
+    """(occurrences due by now, from next_fire_at on; the first one after now)."""
     missed = [job.next_fire_at]
     upcoming = None
     for when in job_occurrences(job, after=job.next_fire_at):
@@ -177,6 +227,14 @@ def _fire(job: Job, now: datetime) -> list[Attempt]:
             upcoming = when
             break
         missed.append(when)
+    return missed, upcoming
+
+
+def _fire(job: Job, now: datetime) -> list[Attempt]:
+    """Fire the job's due occurrence(s) under the misfire policy. An Http action
+    is sent at once; a WebJob action is returned, for attempts_enqueue."""
+    grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
+    missed, upcoming = _due_occurrences(job, now)
     latest = missed[-1]
     runs = [latest] if now - latest <= grace else []
     skipped = missed[:-1] if runs else missed
