@@ -76,7 +76,7 @@ BATCH = 20
 SAME_INSTANT = 0.002
 # Fires started per transaction at an instant: more shares a commit, fewer lets
 # the first processes start sooner.
-START_CHUNK = 20
+START_CHUNK = 25
 HAND_OVER_TIMEOUT = 1.0
 # The job's process is started ahead of its due instant, held by this gate:
 # the shell waits for its run id on stdin, then execs the job's own command in
@@ -387,6 +387,7 @@ class Launcher:
     def start_due(self) -> None:
         """Start every fire whose instant has come, START_CHUNK per transaction;
         then take what the inbox holds."""
+        started = []
         while self.fires and self.fires[0].due <= time.time():
             horizon = self.fires[0].due + SAME_INSTANT
             batch = []
@@ -394,11 +395,18 @@ class Launcher:
                 self.fires and self.fires[0].due <= horizon and len(batch) < START_CHUNK
             ):
                 batch.append(heapq.heappop(self.fires))
-            self._start(batch)
+            started += self._start(batch)
+        # Every start first, then their logs and slots.
+        for fire, (run, after_start) in started:
+            self._launch(fire, run, after_start)
+        if started:
+            due = max(fire.due for fire, _ in started)
+            self.quiet_until = max(self.quiet_until, due + SETTLE_AFTER)
         self.take_inbox()
 
-    def _start(self, batch: list[Fire]) -> None:
-        """Claim and insert the batch together, then open the gates."""
+    def _start(self, batch: list[Fire]) -> list:
+        """Claim and insert the batch together, then open the gates; returns
+        the fires started, with (run, after_start)."""
         from scheduler.actions import begin_together
 
         try:
@@ -422,10 +430,7 @@ class Launcher:
                 except OSError:
                     pass  # the gate died: its exit code tells
             started.append((fire, outcome))
-        for fire, (run, after_start) in started:
-            self._launch(fire, run, after_start)
-        if started:
-            self.quiet_until = max(self.quiet_until, batch[0].due + SETTLE_AFTER)
+        return started
 
     def _launch(self, fire: Fire, run, after_start) -> None:
         """The run's slot: its log (the lines Kudu writes at a start), pipes."""
