@@ -1,13 +1,16 @@
 """Fire lateness: due instant -> the job's own process started, beside the peers.
 
     python bench/fire_lateness.py [--quick] [--save] [--only PART] [--q-workers N]
+                                  [--no-launcher]
 
 Issue 6's benchmark. Every figure stands beside a peer doing the same work in the
 same run (sequentially, so that they never compete for the 2 CPUs):
 
 1. Per-second schedules, PostgreSQL + Redis (B): scheduled WebJobs
    (`* * * * * *`, deployed over HTTP as a zip with run.sh and settings.job),
-   fired by `manage.py runscheduler` through one `qcluster` (Q_WORKERS=2); then
+   fired by `manage.py runscheduler` through one `qcluster` (Q_WORKERS=2) and
+   two `runlauncher` (WEBJOBS_LAUNCHERS=2, as runinstance starts; --no-launcher:
+   none, a run monitor forked per fire); then
    celery beat + a prefork worker (2 processes) on the same Redis, each entry
    every second, starting the same process. At 10 and at 100 schedules.
 2. The same for SQLite + ORM broker (A, the embedded default), at 10.
@@ -438,7 +441,8 @@ class Window:
     left to start what was fired until its broker is empty and nothing new has
     started for QUIET seconds: a system that falls behind shows how late it is.
     `sched` is the scheduler's CPU over [w0, w1); `queue` (the queue's process
-    group), `orphans` (our run monitors and their jobs, re-parented to this
+    group, plus our launchers' groups), `orphans` (run monitors, when there is no
+    launcher, and their jobs, re-parented to this
     process) and `machine` are over [w0, end), per start seen in [w0, end).
     """
 
@@ -652,7 +656,7 @@ def miss_note(
 
 STAGES = (
     "due → handed to the queue (engine; negative: ahead of due)",
-    "due → run row inserted (monitor, at the due instant)",
+    "due → run row inserted (launcher, at the due instant)",
     "→ process started (Popen, the job's first instruction)",
     "total, fires with every row kept",
 )
@@ -1167,12 +1171,19 @@ def render(report: Report, plan: Plan, loads: tuple[float, float], code: str) ->
         "",
         f"{os.cpu_count()} CPUs, load average {loads[0]:.1f} before, "
         f"{loads[1]:.1f} after. Ours: one runscheduler, one qcluster with "
-        f"Q_WORKERS={q_workers()}, gunicorn only to deploy. Nearest-rank "
+        f"Q_WORKERS={q_workers()}, "
+        + (
+            f"{LAUNCHERS} runlauncher (as runinstance), "
+            if launcher()
+            else "no runlauncher (a run monitor forked per fire), "
+        )
+        + "gunicorn only to deploy. Nearest-rank "
         "percentiles of lateness in ms (due instant → the job's process started). "
         "CPU per fire: the scheduler's process (engine / beat) over the window; "
         "the queue's process group with the children it reaped (celery: the jobs), "
-        "plus our run monitors and their jobs (re-parented to the benchmark, a "
-        "subreaper), over the window and its drain; PostgreSQL and Redis servers not "
+        "plus our launchers and the jobs they reaped, plus run monitors and their "
+        "jobs (re-parented to the benchmark, a subreaper), over the window and its "
+        "drain; PostgreSQL and Redis servers not "
         "counted. Machine: all CPU used on the machine, other users' included.",
     ]
     if report.per_second:
@@ -1243,7 +1254,7 @@ def render(report: Report, plan: Plan, loads: tuple[float, float], code: str) ->
             "",
             "From the rows the product writes: Attempt.created_at (the engine "
             "hands WebJob fires over SCHEDULER_LEAD ahead), Run.start_time "
-            "(inserted by the run's monitor at the due instant), and the child's "
+            "(inserted by the launcher at the due instant), and the child's "
             "own start. Runs are "
             "trimmed to 30 per job, so the last stages cover the newest fires of "
             "the window.",

@@ -57,6 +57,7 @@ from jobs.models import (
 )
 from jobs.packaging import JobSettings
 from jobs.processes import (
+    SignalWake,
     alive,
     cmdline,
     die_with,
@@ -195,26 +196,14 @@ class Host:
         self.dirty: set[int] = set()  # children whose status row is to write
         self.unflushed: set[int] = set()  # children with log lines to write
         self.selector = selectors.DefaultSelector()
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
-        self.selector.register(self.wake_r, selectors.EVENT_READ, None)
+        self.wake = SignalWake(self)
+        self.selector.register(self.wake.fd, selectors.EVENT_READ, None)
 
     # --- life ----------------------------------------------------------------
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT set the stop flag; they and SIGCHLD wake the wait."""
-        signal.set_wakeup_fd(self.wake_w)
-
-        def request_stop(signum, frame) -> None:
-            self.stopping = True
-
-        def child_exited(signum, frame) -> None:
-            self.sigchld = True
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGCHLD, child_exited)
+        self.wake.install()
 
     def start(self) -> None:
         """Register the instance and end leftovers of a previous host of it."""
@@ -343,9 +332,7 @@ class Host:
         for child in self.children.values():
             self._close_pipes(child)
         self.selector.close()
-        signal.set_wakeup_fd(-1)
-        os.close(self.wake_r)
-        os.close(self.wake_w)
+        self.wake.close()
 
     # --- steps ----------------------------------------------------------------
 
@@ -506,11 +493,7 @@ class Host:
         """Sleep until output, a signal (stop, child exit) or the timeout."""
         for key, _ in self.selector.select(timeout):
             if key.data is None:
-                try:
-                    while os.read(self.wake_r, 512):
-                        pass
-                except BlockingIOError:
-                    pass
+                self.wake.drain()
                 continue
             self._read(key.data, key.fileobj)
         self._flush_logs()

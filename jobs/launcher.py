@@ -38,7 +38,6 @@ import logging
 import os
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -51,7 +50,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from history.models import RunStatus
-from jobs.processes import die_with, pdeathsig_wrapper
+from jobs.processes import SignalWake, die_with, pdeathsig_wrapper
 from jobs.runner import (
     EXIT_MESSAGE,
     HEARTBEAT_SECONDS,
@@ -195,25 +194,14 @@ class Launcher:
             ) from None
         self.inbox.setblocking(False)
         self.selector.register(self.inbox, selectors.EVENT_READ, "inbox")
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
-        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.wake = SignalWake(self)
+        self.selector.register(self.wake.fd, selectors.EVENT_READ, "wake")
 
     # --- life ----------------------------------------------------------------------
 
     def install_signals(self) -> None:
-        signal.set_wakeup_fd(self.wake_w)
-
-        def request_stop(signum, frame) -> None:
-            self.stopping = True
-
-        def child_exited(signum, frame) -> None:
-            self.sigchld = True
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGCHLD, child_exited)
+        """SIGTERM/SIGINT set the stop flag; they and SIGCHLD wake the wait."""
+        self.wake.install()
 
     def serve(self) -> None:
         while not self.stopping:
@@ -271,7 +259,7 @@ class Launcher:
             timeout = max(0.0, timeout - 0.002)
         for key, _ in self.selector.select(timeout):
             if key.data == "wake":
-                _drain_fd(self.wake_r)
+                self.wake.drain()
             elif key.data != "inbox":
                 slot, level = key.data
                 self._read(slot, key.fileobj, level)
@@ -304,9 +292,7 @@ class Launcher:
             if self.slots:
                 self.wait(min(0.1, self.timeout()))
         self.selector.close()
-        signal.set_wakeup_fd(-1)
-        os.close(self.wake_r)
-        os.close(self.wake_w)
+        self.wake.close()
 
     # --- fires ---------------------------------------------------------------------
 
@@ -673,14 +659,6 @@ class Launcher:
                 raise
             connection.close_if_unusable_or_obsolete()
             return None
-
-
-def _drain_fd(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except BlockingIOError:
-        pass
 
 
 def serve(shard: int = 0) -> None:

@@ -212,3 +212,43 @@ def die_with(parent: int):
             os._exit(1)
 
     return set_pdeathsig
+
+
+class SignalWake:
+    """A supervisor loop's signals (the continuous host, the launcher):
+    SIGTERM/SIGINT set the owner's `stopping`, SIGCHLD its `sigchld`, and each
+    writes to a pipe whose read end (`fd`) the loop's selector waits on, so a
+    signal ends the wait at once (signal.set_wakeup_fd)."""
+
+    def __init__(self, owner) -> None:
+        self.owner = owner
+        self.fd, self._w = os.pipe()
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._w, False)
+
+    def install(self) -> None:
+        signal.set_wakeup_fd(self._w)
+        owner = self.owner
+
+        def request_stop(signum, frame) -> None:
+            owner.stopping = True
+
+        def child_exited(signum, frame) -> None:
+            owner.sigchld = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGCHLD, child_exited)
+
+    def drain(self) -> None:
+        """Read what the signals wrote (the selector said fd is readable)."""
+        try:
+            while os.read(self.fd, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(-1)
+        os.close(self.fd)
+        os.close(self._w)
