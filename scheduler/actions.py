@@ -307,20 +307,17 @@ def webjob_fires(pks: list[int]) -> list[WebJobFire]:
 
 
 def release_attempts(pks: list[int]) -> None:
-    """Fires handed over but not started (the launcher stops): see _release."""
+    """Fires handed over but not started, stopped before their due instant
+    (the instance shuts down): back to Pending, which an engine (this
+    instance's next one, or another's) hands to the queue again at once, rather
+    than after the outbox's SCHEDULER_RESEND_AFTER."""
     Attempt.objects.filter(pk__in=pks, status=Attempt.Status.QUEUED).update(
         status=Attempt.Status.PENDING
     )
 
 
 def _release(attempt: Attempt) -> None:
-    """The run's monitor was stopped before the due instant (the instance shuts
-    down): the attempt goes back to Pending, which an engine (this instance's
-    next one, or another's) hands to the queue again at once, rather than after
-    the outbox's SCHEDULER_RESEND_AFTER."""
-    Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.QUEUED).update(
-        status=Attempt.Status.PENDING
-    )
+    release_attempts([attempt.pk])
 
 
 def _webjob_prepare(
