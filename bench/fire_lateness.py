@@ -31,6 +31,7 @@ gaps of more than one period between consecutive dues). At the end of a window
 the scheduler is stopped and the queue drains, so falling behind shows as
 lateness. CPU per fire and where our time goes: see `render`.
 
+BENCH_LAUNCHERS=N runs N launchers instead of 2 (WEBJOBS_LAUNCHERS's default).
 Everything started is ended by its process group (tests/instance.py's
 `Processes`); the temporary folder, the PostgreSQL databases and this run's Redis
 keys are removed. With --save the tables also go to bench/results/ (git-ignored).
@@ -101,7 +102,7 @@ def launcher() -> bool:
     return os.environ.get("BENCH_NO_LAUNCHER") != "1"
 
 
-LAUNCHERS = 2  # as WEBJOBS_LAUNCHERS's default
+LAUNCHERS = int(os.environ.get("BENCH_LAUNCHERS", 2))  # WEBJOBS_LAUNCHERS's default
 
 
 PER_SECOND = "* * * * * *"
