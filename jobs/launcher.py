@@ -460,8 +460,6 @@ class Launcher:
         for slot in due[:BATCH]:
             slot.recorded = True
         self._together(due[:BATCH], self._record, "record")
-        if due and (not self.fires or self.fires[0].due - time.time() > 0.05):
-            gc.collect(0)
         if due:
             self.sigchld = True  # a job that ended meanwhile is finished now
         self.start_due()
@@ -591,14 +589,10 @@ class Launcher:
 
     def heartbeat(self) -> None:
         """One UPDATE for every running run; a run ended from outside (it is no
-        longer active) has its job stopped, as a monitor's heartbeat does. Also
-        the garbage collection (disabled: one that started on its own at a due
-        instant would delay the starts), when no fire is due soon."""
+        longer active) has its job stopped, as a monitor's heartbeat does."""
         from history.models import ACTIVE_STATUSES, Run
 
         self.next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
-        if not self.fires or self.fires[0].due - time.time() > 0.2:
-            gc.collect()
         live = {s.run.pk: s for s in self.slots if s.verdict is None}
         if not live:
             return
@@ -669,11 +663,11 @@ def serve(shard: int = 0) -> None:
     launcher = Launcher(shard)
     launcher.install_signals()
     # What Django set up is never garbage: out of the collector's reach, so a
-    # full collection costs little. Collections then run only between fires
-    # (record_due, heartbeat), never by surprise at a due instant.
+    # full collection costs little. (Disabling the collector and collecting
+    # between fires instead was measured worse: at 10 fires a second, p99 35-64
+    # ms against 20 ms, the slow fires in stretches as the heap grew.)
     gc.collect()
     gc.freeze()
-    gc.disable()
     log.info(
         "launcher %d of instance %s listening", shard, settings.WEBSITE_INSTANCE_ID
     )
