@@ -180,8 +180,9 @@ SCHEDULER_RESEND_AFTER = env_float("SCHEDULER_RESEND_AFTER", 15.0, minimum=1)
 SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
 # Launcher processes per instance (jobs/launcher.py): a fire goes to the one its
 # attempt's id picks. One launcher is a single thread that waits on the
-# database for most of a fire's bookkeeping; two keep up with 100 fires a second
-# on 2 cores where one falls behind (bench/fire_lateness.py).
+# database for most of a fire's bookkeeping, so more than one can overlap those
+# waits. Two is what bench/fire_lateness.py's full runs used; its quick runs
+# (BENCH_LAUNCHERS=1, 2, 3) did not show one count clearly better on 2 cores.
 WEBJOBS_LAUNCHERS = env_int("WEBJOBS_LAUNCHERS", 2, minimum=1)
 
 # --- django-q2 ------------------------------------------------------------------------

@@ -147,11 +147,7 @@ def run_insert(run: Run) -> Run:
     when nothing is in the way. A run whose monitor went silent holds the lock
     no longer: it is abandoned and the insert tried again."""
     for tries in range(3):
-        now = clock_now()
-        run_id = run_id_for(now)
-        if run.last_run_id is not None and run.last_run_id >= run_id:
-            run_id = run_id_next(run.last_run_id)  # the clock may step back <= 1 s
-        run.run_id, run.start_time, run.heartbeat_at = run_id, now, timezone.now()
+        _stamp(run, now=clock_now(), beat=timezone.now())
         try:
             with _savepoint():
                 run.save(force_insert=True)
@@ -182,10 +178,7 @@ def run_insert_many(runs: list[Run]) -> set[int]:
         return set()
     now, beat = clock_now(), timezone.now()
     for run in runs:
-        run_id = run_id_for(now)
-        if run.last_run_id is not None and run.last_run_id >= run_id:
-            run_id = run_id_next(run.last_run_id)
-        run.run_id, run.start_time, run.heartbeat_at = run_id, now, beat
+        _stamp(run, now=now, beat=beat)
     try:
         with transaction.atomic():
             Run.objects.bulk_create(runs)
@@ -194,6 +187,15 @@ def run_insert_many(runs: list[Run]) -> set[int]:
             run.pk, run._state.adding = None, True
         return set()
     return {id(run) for run in runs}
+
+
+def _stamp(run: Run, *, now, beat) -> None:
+    """A run's id and start time from the emulator clock, its heartbeat from
+    real time; never an id at or before the job's newest."""
+    run_id = run_id_for(now)
+    if run.last_run_id is not None and run.last_run_id >= run_id:
+        run_id = run_id_next(run.last_run_id)  # the clock may step back <= 1 s
+    run.run_id, run.start_time, run.heartbeat_at = run_id, now, beat
 
 
 def run_log_initializing(run: Run) -> None:

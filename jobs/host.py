@@ -87,7 +87,6 @@ ERR_HOST_RUNNING = (
     "instance has one host. Stop it first, or give this one another "
     "WEBSITE_INSTANCE_ID."
 )
-# Variables of the emulator itself that a job must not inherit (as jobs/runner.py).
 
 
 class HostConflict(RuntimeError):

@@ -288,15 +288,17 @@ def _job_env(*, job, run, work_root: Path, shutdown_file: Path) -> dict[str, str
 # --- the monitor process ---------------------------------------------------------
 
 
-def group_cpu_ticks(pgid: int) -> int:
-    """CPU time (clock ticks) used by the live processes of a process group."""
+def groups_cpu_ticks(pgids) -> dict[int, int]:
+    """CPU time (clock ticks) used by the live processes of each process group,
+    in one pass over /proc."""
     from jobs.processes import proc_stats
 
-    return sum(
-        int(fields[11]) + int(fields[12])  # utime + stime
-        for _, fields in proc_stats()
-        if int(fields[2]) == pgid
-    )
+    ticks = dict.fromkeys(pgids, 0)
+    for _, fields in proc_stats():
+        pgid = int(fields[2])
+        if pgid in ticks:
+            ticks[pgid] += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
 
 
 class Monitor:
@@ -310,6 +312,8 @@ class Monitor:
         self.stop_requested = False
         self.proc: subprocess.Popen | None = None
         self.partial: dict[str, bytes] = {"INFO": b"", "ERR": b""}
+        self.last_activity = time.monotonic()  # output or CPU (idle_verdict)
+        self.last_cpu = -1
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -361,8 +365,6 @@ class Monitor:
         sel.register(self.proc.stdout, selectors.EVENT_READ, "INFO")
         sel.register(self.proc.stderr, selectors.EVENT_READ, "ERR")
         idle_limit = self.spec["idle_timeout"]
-        last_activity = time.monotonic()
-        last_cpu = -1
         exited_at: float | None = None
         verdict: tuple[str, str] | None = None
         while sel.get_map():
@@ -370,7 +372,6 @@ class Monitor:
                 chunk = os.read(key.fileobj.fileno(), 65536)
                 if chunk:
                     self._output(key.data, chunk)
-                    last_activity = time.monotonic()
                 else:
                     self._output(key.data, b"", final=True)
                     sel.unregister(key.fileobj)
@@ -387,18 +388,10 @@ class Monitor:
                 if mono - exited_at > 2.0:
                     break
                 continue
-            if idle_limit and mono - last_activity >= 1.0:
-                cpu = group_cpu_ticks(self.proc.pid)
-                if cpu != last_cpu:  # CPU activity counts as activity, as in Kudu
-                    if last_cpu >= 0:
-                        last_activity = mono
-                    last_cpu = cpu
-                if mono - last_activity >= idle_limit and verdict is None:
-                    command = " ".join(self.spec["argv"])
-                    verdict = (
-                        "Failed",
-                        IDLE_MESSAGE.format(command=command, seconds=int(idle_limit)),
-                    )
+            if idle_limit and mono - self.last_activity >= 1.0 and verdict is None:
+                pgid = self.proc.pid
+                verdict = self.idle_verdict(groups_cpu_ticks([pgid])[pgid], mono)
+                if verdict is not None:
                     self._kill_group()
             if on_tick() is False and verdict is None:
                 verdict = ("Aborted", SHUTDOWN_MESSAGE)
@@ -411,7 +404,22 @@ class Monitor:
             return "Success", "", code
         return "Failed", EXIT_MESSAGE.format(code=code), code
 
+    def idle_verdict(self, cpu: int, mono: float) -> tuple[str, str] | None:
+        """Kudu's idle timeout, given the job's group's CPU ticks now: no output
+        and no CPU activity for idle_timeout seconds fails the run."""
+        if cpu != self.last_cpu:  # CPU activity counts as activity, as in Kudu
+            if self.last_cpu >= 0:
+                self.last_activity = mono
+            self.last_cpu = cpu
+        limit = self.spec["idle_timeout"]
+        if mono - self.last_activity < limit:
+            return None
+        command = " ".join(self.spec["argv"])
+        return "Failed", IDLE_MESSAGE.format(command=command, seconds=int(limit))
+
     def _output(self, level: str, chunk: bytes, *, final: bool = False) -> None:
+        if chunk:
+            self.last_activity = time.monotonic()
         lines, self.partial[level] = split_lines(
             self.partial[level], chunk, final=final
         )

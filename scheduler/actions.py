@@ -59,8 +59,7 @@ def attempt_execute(attempt_pk: int) -> str:
     )
     if attempt is None:
         return "already done"
-    main = attempt.job.action
-    action = main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
+    action = _action_of(attempt)
     if action is not None and action["type"] not in ("Http", "Https"):
         return _webjob_when_due(attempt, action)  # claimed at the due instant
     if not _claim(attempt):  # a second delivery of the task
@@ -71,6 +70,12 @@ def attempt_execute(attempt_pk: int) -> str:
     result = _http(action["request"])
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
+
+
+def _action_of(attempt: Attempt) -> dict | None:
+    """The action an attempt executes: the job's, or its error action."""
+    main = attempt.job.action
+    return main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
 
 
 def attempts_hand_over(pks: list[int]) -> str:
@@ -278,10 +283,7 @@ def webjob_fires(pks: list[int]) -> list[WebJobFire]:
     )
     actions = {}
     for attempt in attempts:
-        main = attempt.job.action
-        action = (
-            main if attempt.action_name == ActionName.MAIN else main.get("errorAction")
-        )
+        action = _action_of(attempt)
         if action is not None and action["type"] == "WebJob":
             actions[attempt] = action
     names = {action["webJob"]["name"] for action in actions.values()}

@@ -250,12 +250,13 @@ def _fire(job: Job, now: datetime) -> list[Attempt]:
             manual=False,
             defaults={"due_at": due, "status": Attempt.Status.QUEUED},
         )
-        if created and job.action.get("type") == "WebJob":
+        if not created:
+            continue
+        log.debug("fired %s due %s", job, due.isoformat())
+        if job.action.get("type") == "WebJob":
             webjob_fires.append(attempt)
-        elif created:
+        else:
             attempt_enqueue(attempt)
-        if created:
-            log.debug("fired %s due %s", job, due.isoformat())
     job.next_fire_at = upcoming
     fields = ["next_fire_at"]
     if upcoming is None:

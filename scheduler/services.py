@@ -443,7 +443,8 @@ def attempts_enqueue(attempts: list[Attempt]) -> None:
     """Hand WebJob attempts to django-q2 as one task (attempts_hand_over), the
     way attempt_enqueue hands one. Their task only passes each fire on to the
     instance's launcher, so one task serves many: at 100 fires a second a task
-    per fire cost ~4 ms of queue CPU each (bench/fire_lateness.py)."""
+    per fire cost ~4 ms of queue CPU each (the qcluster's share of a per-process
+    CPU sample taken during bench/fire_lateness.py's 100-per-second window)."""
     if attempts:
         pks = [a.pk for a in attempts]
         _enqueue(attempts, "scheduler.actions.attempts_hand_over", pks)
