@@ -1297,6 +1297,13 @@ def main() -> int:
         help="no runlauncher: a run monitor forked per fire (the fallback path)",
     )
     parser.add_argument(
+        "--schedules",
+        type=int,
+        choices=(10, 100),
+        action="append",
+        help="per-second parts with only this many schedules (repeatable)",
+    )
+    parser.add_argument(
         "--only",
         choices=("B", "celery", "A", "scale"),
         action="append",
@@ -1312,6 +1319,7 @@ def main() -> int:
     if not become_subreaper():
         raise SystemExit("this benchmark needs PR_SET_CHILD_SUBREAPER (Linux)")
     only = set(args.only or ("B", "celery", "A", "scale"))
+    counts = tuple(sorted(set(args.schedules or (10, 100))))
     load_before, code = os.getloadavg()[0], code_version()
     began = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fire-lateness-"))
@@ -1319,12 +1327,12 @@ def main() -> int:
     try:
         if "B" in only:
             fires, stages, _minute = ours_per_second(
-                "B", "B: PostgreSQL + Redis", (10, 100), plan, tmp
+                "B", "B: PostgreSQL + Redis", counts, plan, tmp
             )
             report.per_second += fires
             report.stages += stages
         if "celery" in only:
-            report.per_second += celery_per_second((10, 100), plan, tmp)
+            report.per_second += celery_per_second(counts, plan, tmp)
         if "A" in only:
             fires, stages, minute = ours_per_second(
                 "A", "A: SQLite + ORM broker", plan.counts_a, plan, tmp
