@@ -167,7 +167,7 @@ def run_insert(run: Run) -> Run:
     return run
 
 
-def run_insert_many(runs: list[Run]) -> set[int]:
+def run_insert_many(runs: list[Run], *, now=None) -> set[int]:
     """Insert prepared runs in one statement, stamped now (fires due in the same
     instant); returns the id() of each run inserted. When a unique index
     refuses the multi-row insert (Kudu's lock, a run id taken meanwhile),
@@ -176,9 +176,7 @@ def run_insert_many(runs: list[Run]) -> set[int]:
     (run_log_initializing), after what is more urgent: starting them."""
     if not runs:
         return set()
-    now, beat = clock_now(), timezone.now()
-    for run in runs:
-        _stamp(run, now=now, beat=beat)
+    runs_stamp(runs, now=now)
     try:
         with transaction.atomic():
             Run.objects.bulk_create(runs)
@@ -187,6 +185,14 @@ def run_insert_many(runs: list[Run]) -> set[int]:
             run.pk, run._state.adding = None, True
         return set()
     return {id(run) for run in runs}
+
+
+def runs_stamp(runs: list[Run], *, now=None) -> None:
+    """Stamp runs started together (`now`: their start on the emulator clock,
+    read already)."""
+    now, beat = now or clock_now(), timezone.now()
+    for run in runs:
+        _stamp(run, now=now, beat=beat)
 
 
 def _stamp(run: Run, *, now, beat) -> None:
