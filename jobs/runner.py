@@ -318,9 +318,16 @@ class Monitor:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
-    def write(self, message: str, *, level: str = "INFO", system: bool = True) -> None:
+    def write(
+        self,
+        message: str,
+        *,
+        level: str = "INFO",
+        system: bool = True,
+        at: datetime | None = None,
+    ) -> None:
         data = log_line(
-            self.now(), self.spec["instance"], message, level=level, system=system
+            at or self.now(), self.spec["instance"], message, level=level, system=system
         ).encode("utf-8", "replace")
         if self.truncated:
             return

@@ -36,10 +36,13 @@ def _read_offset() -> float:
     return row.offset_seconds
 
 
-def clock_offset() -> float:
+def clock_offset(*, fresh_for: float = 0.0) -> float:
+    """The offset, read again if the cached one is stale or will be within
+    `fresh_for` seconds (read it ahead of an instant that must not wait on a
+    query)."""
     global _cached
     mono = time.monotonic()
-    if _cached is None or mono - _cached[0] > _CACHE_SECONDS:
+    if _cached is None or mono - _cached[0] > _CACHE_SECONDS - fresh_for:
         _cached = (mono, _read_offset())
     return _cached[1]
 

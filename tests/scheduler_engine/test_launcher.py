@@ -70,10 +70,12 @@ def launcher_of(launchers, attempt: Attempt) -> subprocess.Popen:
     return launchers[attempt.pk % len(launchers)]
 
 
-def _handed_to(launchers, api, settings, name: str, script: str = "echo tick\n"):
+def _handed_to(
+    launchers, api, settings, name: str, script: str = "echo tick\n", run="run.sh"
+):
     settings.SCHEDULER_LEAD = 1.0
     clock_set("2031-05-01T10:07:00Z")
-    deploy_scheduled(api, name, "* * * * * *", script=script)
+    deploy_scheduled(api, name, "* * * * * *", script=script, run=run)
     timer = Job.objects.get(webjob__name=name)
     _just_after_a_second()
     # The next second, whatever the deploy took (the first one in a session
@@ -93,7 +95,16 @@ def _exit_code(proc: subprocess.Popen) -> int:
 def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
     launchers, api, settings
 ):
-    script = 'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
+    # Bash is started ahead and waits for the instant before the script (BASH_ENV,
+    # jobs/gate.bash); the script runs as `bash run.sh` would, and nothing of the
+    # gate reaches it or a bash it starts.
+    script = (
+        'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
+        'echo "self=$0 source=${BASH_SOURCE[0]} env=${BASH_ENV-none}"\n'
+        'echo "run=$WEBJOBS_RUN_ID"\n'
+        "bash -c 'echo \"child=$WEBJOBS_RUN_ID\"'\n"
+        'read -r line; echo "stdin=$?"\n'
+    )
     timer, attempt, launcher = _handed_to(launchers, api, settings, "tick", script)
     # The queue task handed it over: nothing forked here, nothing inserted yet.
     # Ours read after: a gate the launcher starts in between is one of them.
@@ -111,11 +122,34 @@ def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
     started = float(out.split("started=")[1].split()[0])
     assert started >= attempt.due_at.timestamp() - clock_offset()  # never early
     assert f"due={attempt.expected_time.isoformat()}" in out
+    assert "self=run.sh source=run.sh env=none" in out
+    assert f"run={run['id']}" in out
+    assert f"child={run['id']}" in out
+    assert "stdin=1" in out  # end of file, as for any run
     assert Run.objects.get(run_id=run["id"]).monitor_pid == launcher.pid
     timer.refresh_from_db()
     assert timer.execution_count == 1
     log = (timer.webjob.data_dir / "job_scheduler.log").read_text()
     assert "WebJob invoked" in log
+
+
+def test_the_launcher_starts_a_python_job_at_its_instant(launchers, api, settings):
+    """Other interpreters wait at the shell gate and are exec'd at the instant."""
+    script = (
+        "import os, sys, time\n"
+        "print('started', time.time(), sys.argv[0], os.environ['WEBJOBS_RUN_ID'])\n"
+        "print('stdin', repr(sys.stdin.read()))\n"
+    )
+    timer, attempt, _ = _handed_to(launchers, api, settings, "py", script, "run.py")
+    entry = history_entry(job=timer, timeout=GUARD)
+    assert entry.status == "Completed", entry.message
+    run = api.wait(api.get("/api/triggeredwebjobs/py").json()["latest_run"]["url"])
+    assert run["status"] == "Success"
+    out = api.output(run)
+    started, argv0, run_id = out.split("started ")[1].split()[:3]
+    assert float(started) >= attempt.due_at.timestamp() - clock_offset()
+    assert (argv0, run_id) == ("run.py", run["id"])
+    assert "stdin ''" in out
 
 
 def test_the_launcher_skips_a_fire_while_the_previous_run_is_going(

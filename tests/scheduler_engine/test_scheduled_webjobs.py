@@ -24,8 +24,10 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def deploy_scheduled(api, name: str, schedule: str, script: str = "echo tick\n"):
-    data = make_zip({"run.sh": script, "settings.job": f'{{"schedule": "{schedule}"}}'})
+def deploy_scheduled(
+    api, name: str, schedule: str, script: str = "echo tick\n", run: str = "run.sh"
+):
+    data = make_zip({run: script, "settings.job": f'{{"schedule": "{schedule}"}}'})
     response = api.deploy(name, data, filename=f"{name}.zip")
     assert response.status_code == 200, response.content
     return response.json()
