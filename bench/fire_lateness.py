@@ -1,7 +1,7 @@
 """Fire lateness: due instant -> the job's own process started, beside the peers.
 
     python bench/fire_lateness.py [--quick] [--save] [--only PART] [--q-workers N]
-                                  [--no-launcher]
+                                  [--schedules 10|100] [--no-launcher] [--exec-bash]
 
 Issue 6's benchmark. Every figure stands beside a peer doing the same work in the
 same run (sequentially, so that they never compete for the 2 CPUs):
@@ -103,6 +103,13 @@ def launcher() -> bool:
 
 
 LAUNCHERS = int(os.environ.get("BENCH_LAUNCHERS", 2))  # WEBJOBS_LAUNCHERS's default
+
+
+def exec_bash() -> bool:
+    """--exec-bash: our instances run with BASH_ENV set (to an empty file), so
+    the launcher does not start bash ahead (jobs/gate.bash): the shell gate
+    execs it at the instant, as celery's worker starts it on receipt."""
+    return os.environ.get("BENCH_EXEC_BASH") == "1"
 
 
 PER_SECOND = "* * * * * *"
@@ -359,6 +366,8 @@ def instance(key: str, root: Path, *, web: bool = True) -> Iterator[Instance]:
         Q_WORKERS=str(q_workers()),
         WEBJOBS_LAUNCHERS=str(LAUNCHERS),
     )
+    if exec_bash():
+        env["BASH_ENV"] = "/dev/null"
     for name in (
         "DATABASE_URL",
         "REDIS_URL",
@@ -1175,6 +1184,7 @@ def render(report: Report, plan: Plan, loads: tuple[float, float], code: str) ->
         f"Q_WORKERS={q_workers()}, "
         + (
             f"{LAUNCHERS} runlauncher (as runinstance), "
+            + ("bash exec'd at the instant (--exec-bash), " if exec_bash() else "")
             if launcher()
             else "no runlauncher (a run monitor forked per fire), "
         )
@@ -1297,6 +1307,11 @@ def main() -> int:
         help="no runlauncher: a run monitor forked per fire (the fallback path)",
     )
     parser.add_argument(
+        "--exec-bash",
+        action="store_true",
+        help="bash not started ahead: exec'd at the due instant (BASH_ENV set)",
+    )
+    parser.add_argument(
         "--schedules",
         type=int,
         choices=(10, 100),
@@ -1314,6 +1329,8 @@ def main() -> int:
     os.environ["BENCH_Q_WORKERS"] = str(args.q_workers)
     if args.no_launcher:
         os.environ["BENCH_NO_LAUNCHER"] = "1"
+    if args.exec_bash:
+        os.environ["BENCH_EXEC_BASH"] = "1"
     # Run monitors double-fork out of the queue worker; as the subreaper, this
     # process inherits them, so their CPU (and their jobs') is counted when reaped.
     if not become_subreaper():
