@@ -167,8 +167,14 @@ def test_it_serves_the_job_log_at_kudus_vfs_path_and_404s_before_it_exists(cont,
     assert response.status_code == 200
     assert b"Status changed to Running" in b"".join(response.streaming_content)
     assert 'filename="worker-job_log.txt"' in response["Content-Disposition"]
-    assert api.get("/vfs/data/jobs/continuous/worker/secret.txt").status_code == 404
-    assert api.get("/vfs/data/jobs/continuous/worker/..%2Fx").status_code == 404
+    # Only the job's own log files are served: not another file beside them,
+    # nor a log file outside its folder reached through an encoded "../".
+    (log.parent / "secret.txt").write_text("SECRET")
+    (log.parent.parent / "job_log.txt").write_text("SECRET")
+    for name in ("secret.txt", "..%2Fjob_log.txt"):
+        response = api.get(f"/vfs/data/jobs/continuous/worker/{name}")
+        assert response.status_code == 404, name
+        assert b"SECRET" not in response.content
 
 
 def test_it_refuses_anonymous_calls(client, cont):

@@ -142,6 +142,9 @@ def test_it_hides_webjob_actions_from_view_only_staff(client, django_user_model,
     for name in ("run", "start", "stop"):
         url = reverse(f"admin:jobs_webjob_{name}", args=[job.pk])
         assert client.post(url).status_code in (403, 404), name
+    # Refused, not merely answered: nothing ran, nothing changed.
+    job.refresh_from_db()
+    assert not job.runs.exists() and not job.is_stopped
     assert (
         client.get(reverse("admin:jobs_webjob_run", args=[job.pk])).status_code == 403
     )
