@@ -167,9 +167,9 @@ def run_insert(run: Run) -> Run:
     return run
 
 
-def run_insert_many(runs: list[Run], *, now=None) -> set[int]:
-    """Insert prepared runs in one statement, stamped now (fires due in the same
-    instant); returns the id() of each run inserted. When a unique index
+def run_insert_many(runs: list[Run], *, now) -> set[int]:
+    """Insert prepared runs in one statement, stamped `now` (fires due in the
+    same instant); returns the id() of each run inserted. When a unique index
     refuses the multi-row insert (Kudu's lock, a run id taken meanwhile),
     nothing is inserted here: the caller inserts each with run_insert, which
     tells which one and why. The runs' logs are the caller's to begin
@@ -187,10 +187,9 @@ def run_insert_many(runs: list[Run], *, now=None) -> set[int]:
     return {id(run) for run in runs}
 
 
-def runs_stamp(runs: list[Run], *, now=None) -> None:
-    """Stamp runs started together (`now`: their start on the emulator clock,
-    read already)."""
-    now, beat = now or clock_now(), timezone.now()
+def runs_stamp(runs: list[Run], *, now) -> None:
+    """Stamp runs started together at `now` (the emulator clock)."""
+    beat = timezone.now()
     for run in runs:
         _stamp(run, now=now, beat=beat)
 

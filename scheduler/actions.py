@@ -20,7 +20,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from history.services import ERR_RUNNING
@@ -426,8 +426,6 @@ def begin_together(begins: list[Begin]) -> list:
     Begin() would. A run the multi-row insert cannot take (Kudu's lock, a run id
     taken meanwhile) is inserted on its own, as Begin() does. The runs inserted
     together have no log yet (run_log_initializing)."""
-    from django.db import connection
-
     from history.services import run_insert_many
 
     start = clock_now()
@@ -463,8 +461,6 @@ def _claim_insert(begins: list[Begin], start) -> set[int] | None:
     claimed (their runs inserted), or None when a unique index refused a run
     (Kudu's lock, a run id taken meanwhile): then nothing was done, and the
     caller takes the slower path that tells which run and why."""
-    from django.db import IntegrityError, connection
-
     from history.models import Run
     from history.services import runs_stamp
 
@@ -477,18 +473,15 @@ def _claim_insert(begins: list[Begin], start) -> set[int] | None:
         f"CAST(v.{quote(f.column)} AS {f.cast_db_type(connection)})" for f in fields
     )
     row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-    marks = ", ".join(["%s"] * len(begins))
+    claim, params = _claim_sql([b.attempt.pk for b in begins])
     sql = (
-        f"WITH claimed AS (UPDATE {quote(Attempt._meta.db_table)} SET status = %s "
-        f"WHERE status = %s AND id IN ({marks}) RETURNING id), "
+        f"WITH claimed AS ({claim}), "
         f"inserted AS (INSERT INTO {quote(Run._meta.db_table)} ({names}) "
         f"SELECT {casts} FROM (VALUES {', '.join([row] * len(runs))}) "
         f"AS v(attempt_id, {names}) JOIN claimed ON claimed.id = v.attempt_id "
         "RETURNING id, job_id, run_id) "
         "SELECT id, job_id, run_id FROM inserted"
     )
-    params = [Attempt.Status.DONE, Attempt.Status.QUEUED]
-    params += [b.attempt.pk for b in begins]
     for begin, run in zip(begins, runs, strict=True):
         params.append(begin.attempt.pk)
         params += [
@@ -513,16 +506,16 @@ def _claim_insert(begins: list[Begin], start) -> set[int] | None:
 def _claim_many(pks: list[int]) -> set[int]:
     """Queued -> Done for many attempts in one statement; the ones this call
     claimed (UPDATE ... RETURNING: PostgreSQL, SQLite >= 3.35)."""
-    from django.db import connection
-
     if not pks:
         return set()
+    with connection.cursor() as cursor:
+        cursor.execute(*_claim_sql(pks))
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _claim_sql(pks: list[int]) -> tuple[str, list]:
+    """The claim of many attempts, returning the ids it claimed: (sql, params)."""
     table = connection.ops.quote_name(Attempt._meta.db_table)
     marks = ", ".join(["%s"] * len(pks))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s WHERE status = %s AND id IN ({marks}) "
-            "RETURNING id",
-            [Attempt.Status.DONE, Attempt.Status.QUEUED, *pks],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    sql = f"UPDATE {table} SET status = %s WHERE status = %s AND id IN ({marks}) "
+    return sql + "RETURNING id", [Attempt.Status.DONE, Attempt.Status.QUEUED, *pks]
