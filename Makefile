@@ -21,8 +21,9 @@ run: $(VENV)/.installed
 	$(PY) manage.py ensureadmin
 	$(PY) manage.py runinstance
 
-## Set up and run the tests.
+## Set up and run the tests (the layers contract first: docs/architecture.md).
 test: $(VENV)/.installed-dev browser
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The portal's browser tests drive Debian's Chromium (Playwright's own browser

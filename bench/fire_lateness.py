@@ -107,7 +107,7 @@ LAUNCHERS = int(os.environ.get("BENCH_LAUNCHERS", 2))  # WEBJOBS_LAUNCHERS's def
 
 def exec_bash() -> bool:
     """--exec-bash: our instances run with BASH_ENV set (to an empty file), so
-    the launcher does not start bash ahead (jobs/gate.bash): the shell gate
+    the launcher does not start bash ahead (jobs/launcher/gate.bash): the shell gate
     execs it at the instant, as celery's worker starts it on receipt."""
     return os.environ.get("BENCH_EXEC_BASH") == "1"
 
@@ -1063,7 +1063,7 @@ def task_create_jobs(port: int, start: int, stop: int) -> int:
     their own second; the others are idle (a start two days ahead). Through
     job_put, the service every entry point uses; 1,000 jobs per P20Premium
     collection, Azure's limit."""
-    from scheduler.clock import clock_now
+    from config.clock import clock_now
     from scheduler.services import NotFound, collection_get, collection_put, job_put
 
     now = clock_now().replace(microsecond=0)

@@ -6,4 +6,5 @@ class ConfigConfig(AppConfig):
     verbose_name = "Emulator"
 
     def ready(self) -> None:
-        from config import checks  # noqa: F401  (registers the system checks)
+        # The Django idiom: system checks register when the app is ready.
+        from config import checks  # noqa: F401

@@ -1,10 +1,8 @@
-"""The portal's own pages on the default admin site, and what its pages share.
+"""What the portal's pages share: presentation helpers over plain values.
 
-The admin stays Django's default site, where every app registers its models;
-``portal_install`` adds the history dashboard by wrapping that site's
-``get_urls`` hook, which needs neither an AdminSite subclass nor a setting to
-swap it in. The base template (config/templates/admin/base_site.html) adds the
-one stylesheet, portal/portal.css, to every admin page.
+A status in its colour, the tool buttons of an object's page, a schedule in
+words, and POST-only object actions. They know no app: each app's admin calls
+them with its own values (the site itself is put together in emulator/site.py).
 """
 
 from __future__ import annotations
@@ -13,39 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
-
-SITE_HEADER = "WebJobs & Scheduler emulator"
-
-
-def portal_install(site: AdminSite) -> None:
-    """Name the site and add the dashboard (``admin:dashboard``) to its URLs."""
-    from history.views import dashboard
-
-    site.site_header = SITE_HEADER
-    site.site_title = "WebJobs emulator"
-    site.index_title = "Portal"
-    site.index_template = "portal/index.html"
-    default_urls = site.get_urls
-
-    def get_urls():
-        return [
-            path(
-                "dashboard/",
-                site.admin_view(dashboard),
-                {"site": site},
-                name="dashboard",
-            ),
-            *default_urls(),
-        ]
-
-    site.get_urls = get_urls
 
 
 def status_pill(status: str) -> str:
@@ -69,15 +41,9 @@ class Tool:
     post: bool = True
 
 
-def schedule_html(cron: str, zone: str, note: str) -> str:
-    """A CRON schedule in words with its time zone, and a note under it (the
-    expression itself, or Kudu's expanded form); words fall back to the text."""
-    from scheduler.ncrontab import CronError, cron_words
-
-    try:
-        words = cron_words(cron)
-    except CronError:
-        words = cron
+def schedule_html(words: str, zone: str, note: str) -> str:
+    """A schedule in words with its time zone, and a note under it (the CRON
+    expression itself, or Kudu's expanded form)."""
     return format_html(
         '{} ({})<br><span class="portal-note">{}</span>', words, zone or "UTC", note
     )

@@ -39,10 +39,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    # Bottom to top, as the layers stand (docs/architecture.md).
     "config.apps.ConfigConfig",
-    "scheduler",
-    "jobs",
     "history",
+    "jobs",
+    "scheduler",
+    "emulator",
 ]
 
 MIDDLEWARE = [
@@ -60,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = "emulator.urls"
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -146,7 +148,7 @@ WEBJOBS_HISTORY_SIZE = env_int("WEBJOBS_HISTORY_SIZE", 30, minimum=1)
 WEBJOBS_IDLE_TIMEOUT = env_float("WEBJOBS_IDLE_TIMEOUT", 120.0, minimum=0)
 WEBJOBS_RESTART_TIME = env_float("WEBJOBS_RESTART_TIME", 60.0, minimum=0)
 # Continuous jobs: an instance whose host has not heartbeated for this long is gone;
-# its singleton leases lapse and its statuses are no longer shown (jobs/host.py).
+# its singleton leases lapse and its statuses are no longer shown (jobs/host/).
 WEBJOBS_LEASE_TIME = env_float("WEBJOBS_LEASE_TIME", 15.0, minimum=1)
 WEBJOBS_STOPPED = env_bool("WEBJOBS_STOPPED", False)
 WEBJOBS_DISABLE_SCHEDULE = env_bool("WEBJOBS_DISABLE_SCHEDULE", False)
@@ -178,7 +180,7 @@ SCHEDULER_RESEND_AFTER = env_float("SCHEDULER_RESEND_AFTER", 15.0, minimum=1)
 # Half a second: enough for a burst of ~30 fires to be prepared on 2 cores, and
 # per-second schedules are prepared between due instants, not on them.
 SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
-# Launcher processes per instance (jobs/launcher.py): a fire goes to the one its
+# Launcher processes per instance (jobs/launcher/): a fire goes to the one its
 # attempt's id picks. One launcher is a single thread that waits on the
 # database for most of a fire's bookkeeping, so more than one can overlap those
 # waits. Two is what bench/fire_lateness.py's full runs used; its quick runs

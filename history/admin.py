@@ -15,13 +15,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from config.clock import clock_now
 from config.portal import status_pill
-from history.charts import duration_text
+from core.charts import duration_text
 from history.logs import log_read
 from history.models import Run
-from history.selectors import run_seconds
-from jobs import selectors
-from scheduler.clock import clock_now
+from history.selectors import run_seconds, run_status
 
 FOLLOWING = (
     '<span class="portal-live" data-live="following">Following the output live</span>'  # noqa: E501
@@ -92,7 +91,7 @@ class RunAdmin(admin.ModelAdmin):
         except ValueError:
             offset = 0
         piece = log_read(run.output_path, offset=offset)
-        status = selectors.run_status(run)
+        status = run_status(run)
         return JsonResponse(
             {
                 "status": status,
@@ -114,7 +113,7 @@ class RunAdmin(admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_display(self, obj: Run) -> str:
         return format_html(
-            '<span data-live="status">{}</span>', status_pill(selectors.run_status(obj))
+            '<span data-live="status">{}</span>', status_pill(run_status(obj))
         )
 
     @admin.display(description="Started", ordering="start_time")
@@ -144,7 +143,7 @@ class RunAdmin(admin.ModelAdmin):
             + "?download=1"
         )
         piece = log_read(obj.output_path, offset=None)  # its tail
-        active = _following(obj, selectors.run_status(obj))
+        active = _following(obj, run_status(obj))
         return format_html(
             '<div class="portal-output" data-log-url="{}" data-offset="{}" '
             'data-active="{}">'

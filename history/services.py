@@ -1,8 +1,11 @@
-"""Writes for WebJob runs: create (with Kudu's lock and history trimming), finish."""
+"""Writes for WebJob runs: insert (Kudu's lock), log, trim, finish, abandon.
+
+History records runs; how a run is requested and started is the jobs app's
+(jobs/services.py, jobs/runner.py, jobs/launcher/).
+"""
 
 from __future__ import annotations
 
-import shlex
 import shutil
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -11,17 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from history.kudu import log_line, run_id_for, run_id_next
+from config.clock import clock_now
+from core.kudu import log_line, run_id_for, run_id_next
 from history.models import ACTIVE_STATUSES, Run, RunStatus
-from jobs.models import WebJob
-from scheduler.clock import clock_now
 
 ERR_RUNNING = "Cannot start a new run since job is already running."
-ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
-ERR_NOT_TRIGGERED = "Only triggered WebJobs can be run on demand."
-ERR_ARGUMENTS = "The arguments cannot be split into a command line: {detail}."
 ERR_GONE = "The WebJob was deleted."
-ERR_QUEUE = "The run could not be queued: {detail}"
 MSG_ABANDONED = (
     "The run was abandoned: its monitor process stopped reporting (the host "
     "running it went down)."
@@ -41,55 +39,22 @@ class RunRequestError(ValueError):
     """400: the request itself is wrong."""
 
 
-def run_request(
+def run_build(
     *,
-    job: WebJob,
-    trigger: str,
-    arguments: str = "",
-    scheduled_time=None,
-    enqueue: bool = True,
-) -> Run:
-    """Create a run (Initializing) and hand it to the queue.
-
-    Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
-    and holds triggeredJob.lock for the run; here the lock is the partial unique
-    index on active runs, so the check and the insert are one atomic step.
-    """
-    run = run_insert(
-        run_prepare(
-            job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
-        )
-    )
-    run_trim(job=job)
-    if enqueue:  # False: the caller, already a queue worker, launches it itself
-        _run_enqueue(run)
-    return run
-
-
-def run_prepare(
-    *,
-    job: WebJob,
+    job,
     trigger: str,
     arguments: str = "",
     scheduled_time=None,
     monitor_pid: int | None = None,
     last_run_id: str | None | object = ...,
 ) -> Run:
-    """Check a run request and build its row, unsaved, for run_insert.
+    """A run's row, unsaved, for run_insert (the caller checked the request).
 
-    Split from the insert so that a run due at an instant does everything but
-    the insert ahead of it (jobs.runner.run_when_due). `monitor_pid`: the run is
-    created claimed by that process, its monitor. `last_run_id`: the job's
-    newest run id, when the caller read it already (for many jobs at once).
+    Built apart from the insert so that a run due at an instant does
+    everything but the insert ahead of it. `monitor_pid`: the run is created
+    claimed by that process, its monitor. `last_run_id`: the job's newest run
+    id, when the caller read it already (for many jobs at once).
     """
-    if job.kind != WebJob.Kind.TRIGGERED:
-        raise RunConflict(ERR_NOT_TRIGGERED)
-    if settings.WEBJOBS_STOPPED:
-        raise RunConflict(ERR_STOPPED)
-    try:
-        shlex.split(arguments)
-    except ValueError as exc:
-        raise RunRequestError(ERR_ARGUMENTS.format(detail=exc)) from None
     run = Run(
         job=job,
         trigger=trigger,
@@ -103,7 +68,7 @@ def run_prepare(
     return run
 
 
-def _last_run_id(job: WebJob) -> str | None:
+def _last_run_id(job) -> str | None:
     return (
         Run.objects.filter(job=job)
         .order_by("-run_id")
@@ -159,7 +124,7 @@ def run_insert(run: Run) -> Run:
             if Run.objects.filter(job=run.job, status__in=ACTIVE_STATUSES).exists():
                 if not run_abandon_stale(job=run.job):
                     raise RunConflict(ERR_RUNNING) from None
-            elif not WebJob.objects.filter(pk=run.job_id).exists():
+            elif not _job_exists(run):
                 raise RunRequestError(ERR_GONE) from None  # deleted since prepared
             else:  # a run inserted since run_prepare took this run id
                 run.last_run_id = _last_run_id(run.job)
@@ -203,6 +168,13 @@ def _stamp(run: Run, *, now, beat) -> None:
     run.run_id, run.start_time, run.heartbeat_at = run_id, now, beat
 
 
+def _job_exists(run: Run) -> bool:
+    """Whether the run's WebJob is still there (the model through the foreign
+    key: history records runs of whatever the jobs app deploys)."""
+    jobs = Run._meta.get_field("job").related_model.objects
+    return jobs.filter(pk=run.job_id).exists()
+
+
 def run_log_initializing(run: Run) -> None:
     """The first line of a run's output_log.txt."""
     run.data_dir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +188,7 @@ def run_log_initializing(run: Run) -> None:
         )
 
 
-def run_trim(*, job: WebJob) -> None:
+def run_trim(*, job) -> None:
     """Keep the newest WEBJOBS_HISTORY_SIZE runs; older runs go with their folders."""
     keep = settings.WEBJOBS_HISTORY_SIZE
     old = list(
@@ -230,22 +202,6 @@ def run_trim(*, job: WebJob) -> None:
     Run.objects.filter(pk__in=[pk for pk, _ in old]).delete()
     for _, run_id in old:
         shutil.rmtree(job.data_dir / run_id, ignore_errors=True)
-
-
-def _run_enqueue(run: Run) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task(
-            "jobs.runner.run_launch",
-            run.pk,
-            task_name=f"run-{run.job.name}-{run.run_id}",
-        )
-    except Exception as exc:  # broker down: fail the run rather than leave it stuck
-        run_finish(
-            run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
-        )
-        raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc
 
 
 def run_finish(
@@ -264,7 +220,7 @@ def run_finish(
             log.write(log_line(now, inst, f"Status changed to {status}"))
 
 
-def run_abandon_stale(*, job: WebJob) -> int:
+def run_abandon_stale(*, job) -> int:
     """Mark active runs whose monitor went silent as Aborted (Kudu: lock not held)."""
     now = timezone.now()
     count = 0

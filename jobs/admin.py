@@ -23,16 +23,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config.clock import clock_now
 from config.portal import Tool, object_action, schedule_html, status_pill
-from history.charts import duration_text
-from history.kudu import iso_utc
-from history.selectors import run_seconds
-from history.services import RunConflict, RunRequestError, run_request
+from core.charts import duration_text
+from core.kudu import iso_utc
+from core.ncrontab import cron_words_or_text
+from core.packaging import PackageError, validate_name, validate_settings
+from core.runtimes import resolve_runtime
+from history.selectors import run_seconds, run_status
+from history.services import RunConflict, RunRequestError
 from jobs import selectors
+from jobs.hooks import webjob_timer
 from jobs.models import InstanceStatus, WebJob
-from jobs.packaging import PackageError, validate_name, validate_settings
-from jobs.runtimes import resolve_runtime
 from jobs.services import (
+    run_request,
     upload_spool,
     webjob_delete,
     webjob_deploy,
@@ -40,8 +44,6 @@ from jobs.services import (
     webjob_start,
     webjob_stop,
 )
-from scheduler.clock import clock_now
-from scheduler.models import Job
 
 SCHEDULED = "scheduled"  # "How to run": triggered, with a CRON in settings.job
 ERR_SCHEDULE_REQUIRED = (
@@ -416,26 +418,24 @@ class WebJobAdmin(admin.ModelAdmin):
                 ),
             )
         latest = selectors.webjob_latest_run(obj)
-        return status_pill(selectors.run_status(latest)) if latest else "Ready"
+        return status_pill(run_status(latest)) if latest else "Ready"
 
     @admin.display(description="Schedule")
     def schedule_words(self, obj: WebJob) -> str:
         if not obj.schedule:
             return "-"
         zone = (obj.settings or {}).get("schedule_time_zone") or ""
-        return schedule_html(obj.schedule, zone, obj.schedule)
+        return schedule_html(cron_words_or_text(obj.schedule), zone, obj.schedule)
 
     @admin.display(description="Next scheduled run")
     def next_run(self, obj: WebJob) -> str:
         """From the job's timer: a scheduled WebJob is a scheduler job."""
-        timer = Job.objects.filter(webjob=obj).first()
+        timer = webjob_timer(obj)
         if timer is None:
             return "-"
         when = iso_utc(timer.next_fire_at) if timer.next_fire_at else "none"
         return format_html(
-            '{} (<a href="{}">the timer and its next occurrences</a>)',
-            when,
-            reverse("admin:scheduler_job_change", args=[timer.pk]),
+            '{} (<a href="{}">the timer and its next occurrences</a>)', when, timer.url
         )
 
     @admin.display(description="Command")
@@ -486,7 +486,7 @@ class WebJobAdmin(admin.ModelAdmin):
             return "Never run"
         return format_html(
             '{} <a href="{}">{}</a>, {}',
-            status_pill(selectors.run_status(latest)),
+            status_pill(run_status(latest)),
             reverse("admin:history_run_change", args=[latest.pk]),
             latest.start_time.strftime("%Y-%m-%d %H:%M:%S UTC"),
             duration_text(run_seconds(latest, now=clock_now())),
@@ -510,7 +510,7 @@ class WebJobAdmin(admin.ModelAdmin):
                 (
                     reverse("admin:history_run_change", args=[r.pk]),
                     r.run_id,
-                    status_pill(selectors.run_status(r)),
+                    status_pill(run_status(r)),
                     r.trigger,
                     duration_text(run_seconds(r, now=now)),
                 )

@@ -13,13 +13,14 @@ from django.http import FileResponse, HttpResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.packaging import PackageError, UploadTooLarge
 from history.models import Run
-from history.services import RunConflict, RunRequestError, run_request
+from history.services import RunConflict, RunRequestError
 from jobs import selectors
 from jobs.models import WebJob
-from jobs.packaging import PackageError, UploadTooLarge
 from jobs.services import (
     JobNotFound,
+    run_request,
     upload_spool,
     webjob_delete,
     webjob_deploy,

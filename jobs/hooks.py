@@ -1,20 +1,39 @@
-"""Points where other parts of the emulator follow a WebJob's life.
+"""Named hooks through which a higher layer follows a WebJob's life.
 
-Called explicitly from jobs/services.py (not signals), inside the deploy/delete
-transaction. The scheduling issue hangs the scheduled-WebJob sync here.
+The jobs app sits below the scheduler (docs/architecture.md) and never imports
+it. Where a deploy must reach the scheduler (a settings.job schedule is a
+scheduler job with a WebJob action), the scheduler fills these lists in its
+AppConfig.ready(); the call sites read ``for hook in webjob_deployed_hooks:
+hook(job)``, so a reader sees the flow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from jobs.models import WebJob
 
 
-def webjob_deployed(job: WebJob) -> None:
-    """A job was created, replaced, or had its settings changed."""
-    from scheduler.webjobs import webjob_schedule_sync
+class Timer(NamedTuple):
+    """What the portal shows of a scheduled WebJob's timer."""
 
-    webjob_schedule_sync(job)
+    next_fire_at: object  # an aware datetime, or None when it will not fire
+    url: str  # the timer's own page in the portal
 
 
-def webjob_deleting(job: WebJob) -> None:
-    """A job is about to be deleted (its scheduler job goes with it: CASCADE)."""
+# A job was created, replaced, or had its settings changed; called inside the
+# deploy's transaction, so a hook that raises undoes the deploy.
+webjob_deployed_hooks: list[Callable[[WebJob], None]] = []
+# A job is about to be deleted, inside the delete's transaction.
+webjob_deleting_hooks: list[Callable[[WebJob], None]] = []
+# The timer of a scheduled WebJob, for the portal; None when it has none.
+webjob_timer_hooks: list[Callable[[WebJob], Timer | None]] = []
+
+
+def webjob_timer(job: WebJob) -> Timer | None:
+    for hook in webjob_timer_hooks:
+        timer = hook(job)
+        if timer is not None:
+            return timer
+    return None

@@ -24,7 +24,7 @@ class WebJob(models.Model):
     deployed_at = models.DateTimeField()
     deployed_by = models.CharField(max_length=150, blank=True, default="")
     # Continuous jobs: the desired state set by start/stop (Kudu's disable.job),
-    # read by every instance's host (jobs/host.py), so it survives restarts.
+    # read by every instance's host (jobs/host/), so it survives restarts.
     is_stopped = models.BooleanField(default=False)
     # Bumped by every deploy and settings change. The hosts compare it with the
     # revision their process runs and restart the job when it moved: one counter
@@ -92,7 +92,7 @@ class InstanceStatus(models.Model):
 
     `pid` is the job's process, which leads its own process group (so it is the
     group id too): a host restarted after a kill -9 ends what is left of that
-    group before it starts the job again (jobs/host.py, orphan cleanup).
+    group before it starts the job again (jobs/host/, orphan cleanup).
     """
 
     job = models.ForeignKey(

@@ -23,13 +23,25 @@ import shutil
 import signal
 import subprocess
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from history.kudu import log_line
-from jobs.continuous import split_lines
-from jobs.processes import die_with, pdeathsig_wrapper
+from asgiref.local import Local
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+
+from config.clock import clock_offset, clock_pin
+from core.continuous import split_lines
+from core.kudu import log_line
+from core.packaging import JobSettings
+from core.runtimes import resolve_runtime
+from history.models import ACTIVE_STATUSES, Run, RunStatus
+from history.services import run_finish
+from jobs.environment import job_environment
+from jobs.processes import die_with, pdeathsig_wrapper, proc_stats
 
 IDLE_MESSAGE = (
     "Command '{command}' was aborted due to no output nor CPU activity for {seconds} "
@@ -43,8 +55,6 @@ TRUNCATED_MESSAGE = (
     "further output of this run is discarded."
 )
 HEARTBEAT_SECONDS = 5.0
-# Variables of the emulator itself that a job must not inherit.
-PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD")
 
 
 # --- the queue task (runs in a django-q2 worker) -----------------------------------
@@ -52,11 +62,6 @@ PRIVATE_ENV = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DJANGO_SUPERUSER_PASSWOR
 
 def run_launch(run_pk: int) -> str:
     """Claim the run and start its monitor; a repeated delivery is a no-op."""
-    from django.conf import settings
-    from django.utils import timezone
-
-    from history.models import Run, RunStatus
-
     claimed = Run.objects.filter(
         pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
     ).update(
@@ -100,12 +105,6 @@ def run_when_due(job, *, not_before: float, prepare, release) -> None:
 
 def _launch_plan(job) -> dict:
     """What a run of `job` needs that does not depend on the run itself."""
-    from django.conf import settings
-
-    from jobs.packaging import JobSettings
-    from jobs.runtimes import resolve_runtime
-    from scheduler.clock import clock_offset
-
     runtime = resolve_runtime(
         job.extension, Path(job.run_command).name, job.script_host
     )
@@ -141,9 +140,6 @@ def _launch_plan(job) -> dict:
 
 def _plan_failed(plan: dict, run) -> bool:
     """A job that cannot run (deploy error, no runtime) fails its run at once."""
-    from history.models import RunStatus
-    from history.services import run_finish
-
     if plan["error"]:
         run_finish(run=run, status=RunStatus.FAILED, message=plan["error"])
         return True
@@ -163,11 +159,22 @@ def _run_spec(plan: dict, run) -> dict:
             Path(job.run_command).name,
             *shlex.split(run.arguments),
         ],
-        env=_job_env(
-            job=job,
-            run=run,
+        env=job_environment(
+            name=job.name,
+            kind=job.kind,
             work_root=work_root,
+            data_dir=job.data_dir,
             shutdown_file=Path(plan["shutdown_file"]),
+            instance_id=plan["instance"],
+            extra={
+                "WEBJOBS_RUN_ID": run.run_id,
+                "WEBJOBS_COMMAND_ARGUMENTS": run.arguments,
+                # Emulator addition: the occurrence a scheduled run serves.
+                "WEBJOBS_SCHEDULED_TIME": (
+                    run.scheduled_time.isoformat() if run.scheduled_time else ""
+                ),
+                f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
+            },
         ),
     )
     return spec
@@ -198,8 +205,6 @@ def _fork_monitor(body, *, log_path: Path) -> None:
         _detach_inherited_state(log_path)
         code = body()
     except BaseException:  # noqa: BLE001  (a forked child must never return)
-        import traceback
-
         traceback.print_exc()
         code = 1
     os._exit(code)  # no atexit, no finalisers of the parent's objects
@@ -220,8 +225,6 @@ def _close_sqlite_before_fork() -> None:
     """SQLite must not be open across fork(): its per-process lock bookkeeping is
     copied into the child and the child's writes can be lost to other readers
     (sqlite.org, "How To Corrupt"). The parent reconnects on its next query."""
-    from django.db import connections
-
     for conn in connections.all(initialized_only=True):
         if conn.vendor == "sqlite" and conn.connection is not None:
             if conn.in_atomic_block:
@@ -239,9 +242,6 @@ def _detach_inherited_state(log_path: Path) -> None:
     connection from a child would end the parent's session too (psycopg skips
     that for objects from another pid, and os._exit skips finalisers anyway).
     """
-    from asgiref.local import Local
-    from django.db import connections
-
     _inherited.append(connections._connections)
     connections._connections = Local(connections.thread_critical)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
@@ -256,43 +256,12 @@ def _detach_inherited_state(log_path: Path) -> None:
     os.close(null)
 
 
-def _job_env(*, job, run, work_root: Path, shutdown_file: Path) -> dict[str, str]:
-    """Kudu's environment: app settings, then the WEBJOBS_* variables."""
-    from django.conf import settings
-
-    env = {k: v for k, v in os.environ.items() if k not in PRIVATE_ENV}
-    env.update(
-        {
-            "WEBJOBS_NAME": job.name,
-            "WEBJOBS_TYPE": job.kind,
-            "WEBJOBS_PATH": str(work_root),
-            "WEBJOBS_DATA_PATH": str(job.data_dir),
-            "WEBJOBS_RUN_ID": run.run_id,
-            "WEBJOBS_COMMAND_ARGUMENTS": run.arguments,
-            # Emulator addition: the occurrence a scheduled run serves (ISO, UTC).
-            "WEBJOBS_SCHEDULED_TIME": (
-                run.scheduled_time.isoformat() if run.scheduled_time else ""
-            ),
-            # Kudu sets it for continuous jobs only; an abort here writes it too,
-            # so one graceful-stop idiom works for both kinds (docs/behaviour.md).
-            "WEBJOBS_SHUTDOWN_FILE": str(shutdown_file),
-            f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
-            "WEBROOT_PATH": str(settings.WEBJOBS_ROOT / "site" / "wwwroot"),
-            "WEBSITE_INSTANCE_ID": settings.WEBSITE_INSTANCE_ID,
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
 # --- the monitor process ---------------------------------------------------------
 
 
 def groups_cpu_ticks(pgids) -> dict[int, int]:
     """CPU time (clock ticks) used by the live processes of each process group,
     in one pass over /proc."""
-    from jobs.processes import proc_stats
-
     ticks = dict.fromkeys(pgids, 0)
     for _, fields in proc_stats():
         pgid = int(fields[2])
@@ -491,10 +460,6 @@ def _flag_stop(signum, frame) -> None:
 
 def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
     """run_when_due's monitor: prepare, wait for the due instant, begin, run."""
-    from django.db import connection
-
-    from scheduler.clock import clock_pin
-
     prepared = not plan["in_place"] and not plan["error"]
     try:
         _stop_signals(_stop_before_due)
@@ -556,10 +521,6 @@ def _monitor(spec: dict, *, run=None, after_start=None) -> int:
     os.nice(NICE_AFTER_START)
     if "due" in spec:
         time.sleep(max(0.0, spec["due"] + SETTLE_AFTER - time.time()))
-    from django.utils import timezone
-
-    from history.models import ACTIVE_STATUSES, Run, RunStatus
-    from history.services import run_finish
 
     if run is None:
         run = Run.objects.select_related("job").get(pk=spec["run_pk"])

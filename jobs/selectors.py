@@ -7,24 +7,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Prefetch
 from django.db.models.functions import Now
-from django.utils import timezone
 
-from history.kudu import iso_utc, timespan
-from history.models import Run, RunStatus
-from history.services import run_is_stale
-from jobs.continuous import INITIALIZING, summarize
+from config.clock import clock_now
+from core.continuous import INITIALIZING, summarize
+from core.kudu import iso_utc, timespan
+from history.models import Run
+from history.selectors import run_status
 from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
-from scheduler.clock import clock_now
 
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
 KUDU_NO_END = "0001-01-01T00:00:00"
-
-
-def run_status(run: Run) -> str:
-    """Kudu computes Aborted on read for a run whose host went away."""
-    if run_is_stale(run, now=timezone.now()):
-        return RunStatus.ABORTED
-    return run.status
 
 
 def run_json(run: Run, *, base: str, job: WebJob | None = None) -> dict:

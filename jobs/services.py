@@ -1,9 +1,10 @@
-"""Writes with side effects for WebJobs: deploy, delete, settings."""
+"""Writes with side effects for WebJobs: deploy, delete, settings, run requests."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import uuid
@@ -14,9 +15,10 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django_q.tasks import async_task
 
-from jobs.models import ContinuousStatus, InstanceStatus, WebJob
-from jobs.packaging import (
+from config.clock import clock_now
+from core.packaging import (
     ERR_EMPTY,
     ERR_NOT_ZIP,
     ERR_TOO_BIG,
@@ -32,10 +34,25 @@ from jobs.packaging import (
     validate_name,
     validate_settings,
 )
-from jobs.runtimes import resolve_runtime
-from scheduler.clock import clock_now
+from core.runtimes import resolve_runtime
+from history.models import Run, RunStatus
+from history.services import (
+    RunConflict,
+    RunRequestError,
+    run_build,
+    run_finish,
+    run_insert,
+    run_trim,
+)
+from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
+from jobs.models import ContinuousStatus, InstanceStatus, WebJob
+from jobs.selectors import live_instances
 
 ERR_UNKNOWN_JOB = "No {kind} WebJob named {name!r}."
+ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
+ERR_NOT_TRIGGERED = "Only triggered WebJobs can be run on demand."
+ERR_ARGUMENTS = "The arguments cannot be split into a command line: {detail}."
+ERR_QUEUE = "The run could not be queued: {detail}"
 # Kudu's marker of a stopped continuous job, in its folder; mirrored from the row.
 DISABLE_FILE = "disable.job"
 
@@ -124,9 +141,8 @@ def webjob_deploy(
             job.revision = (job.revision or 0) + 1  # hosts restart the job
             job.save()
             _swap_into_place(staging, job.package_dir)
-            from jobs.hooks import webjob_deployed
-
-            webjob_deployed(job)
+            for hook in webjob_deployed_hooks:
+                hook(job)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return job
@@ -189,10 +205,9 @@ def webjob_delete(*, name: str, kind: str) -> bool:
     if job is None:
         return False
     package, data = job.package_dir, job.data_dir
-    from jobs.hooks import webjob_deleting
-
     with transaction.atomic():
-        webjob_deleting(job)
+        for hook in webjob_deleting_hooks:
+            hook(job)
         job.delete()
     for path in (package, data):
         shutil.rmtree(path, ignore_errors=True)
@@ -214,9 +229,8 @@ def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
         job.save(update_fields=["settings", "revision"])
         job.refresh_from_db(fields=["revision"])
         os.replace(tmp, target)
-        from jobs.hooks import webjob_deployed
-
-        webjob_deployed(job)
+        for hook in webjob_deployed_hooks:
+            hook(job)
     return job
 
 
@@ -238,8 +252,6 @@ def webjob_stop(*, job: WebJob) -> None:
     Kudu's /stop writes disable.job and reports `Disabling` until the runner
     reacts; so do the live instances' rows here, until their hosts take over.
     """
-    from jobs.selectors import live_instances
-
     _require_continuous(job)
     with transaction.atomic():
         WebJob.objects.filter(pk=job.pk).update(is_stopped=True)
@@ -257,3 +269,74 @@ def webjob_stop(*, job: WebJob) -> None:
 def _require_continuous(job: WebJob) -> None:
     if job.kind != WebJob.Kind.CONTINUOUS:  # Kudu: not a continuous job -> 404
         raise JobNotFound(ERR_UNKNOWN_JOB.format(kind="continuous", name=job.name))
+
+
+# --- runs ------------------------------------------------------------------------
+
+
+def run_request(
+    *,
+    job: WebJob,
+    trigger: str,
+    arguments: str = "",
+    scheduled_time=None,
+    enqueue: bool = True,
+) -> Run:
+    """Create a run (Initializing) and hand it to the queue.
+
+    Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
+    and holds triggeredJob.lock for the run; here the lock is the partial unique
+    index on active runs, so the check and the insert are one atomic step.
+    """
+    run = run_insert(
+        run_prepare(
+            job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
+        )
+    )
+    run_trim(job=job)
+    if enqueue:  # False: the caller, already a queue worker, launches it itself
+        _run_enqueue(run)
+    return run
+
+
+def run_prepare(
+    *,
+    job: WebJob,
+    trigger: str,
+    arguments: str = "",
+    scheduled_time=None,
+    monitor_pid: int | None = None,
+    last_run_id: str | None | object = ...,
+) -> Run:
+    """Check a run request and build its row, unsaved, for run_insert
+    (history.services.run_build says what the other arguments do)."""
+    if job.kind != WebJob.Kind.TRIGGERED:
+        raise RunConflict(ERR_NOT_TRIGGERED)
+    if settings.WEBJOBS_STOPPED:
+        raise RunConflict(ERR_STOPPED)
+    try:
+        shlex.split(arguments)
+    except ValueError as exc:
+        raise RunRequestError(ERR_ARGUMENTS.format(detail=exc)) from None
+    return run_build(
+        job=job,
+        trigger=trigger,
+        arguments=arguments,
+        scheduled_time=scheduled_time,
+        monitor_pid=monitor_pid,
+        last_run_id=last_run_id,
+    )
+
+
+def _run_enqueue(run: Run) -> None:
+    try:
+        async_task(
+            "jobs.runner.run_launch",
+            run.pk,
+            task_name=f"run-{run.job.name}-{run.run_id}",
+        )
+    except Exception as exc:  # broker down: fail the run rather than leave it stuck
+        run_finish(
+            run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
+        )
+        raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc

@@ -21,13 +21,28 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 
-from history.services import ERR_RUNNING
-from scheduler.clock import clock_now
-from scheduler.definitions import parse_retry_policy
+from config.clock import clock_now, clock_offset
+from core.definitions import parse_retry_policy
+from history.models import Run
+from history.services import (
+    ERR_RUNNING,
+    RunConflict,
+    RunRequestError,
+    run_insert,
+    run_insert_many,
+    run_rehearse,
+    run_trim,
+    runs_stamp,
+)
+from jobs.launcher.inbox import hand_over
+from jobs.models import WebJob
+from jobs.runner import run_when_due
+from jobs.services import run_prepare
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
 from scheduler.services import history_add
+from scheduler.webjobs import scheduler_log, trigger_text
 
 MSG_HTTP = "Http Action - Response from host '{host}': '{status} {reason}' Body: {body}"
 MSG_HTTP_ERROR = "Http Action - Request to host '{host}' failed: {error}"
@@ -82,8 +97,6 @@ def attempts_hand_over(pks: list[int]) -> str:
     """The queue task of WebJob fires sent together (attempts_enqueue): each goes
     to this instance's launcher; one no launcher takes is executed here, as
     attempt_execute does (a run monitor forked for it)."""
-    from jobs.launcher import hand_over
-
     here = [pk for pk in pks if not hand_over(pk)]
     for pk in here:
         attempt_execute(pk)
@@ -198,7 +211,7 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
 
     The engine hands WebJob fires to the queue SCHEDULER_LEAD seconds ahead.
     The fire goes on to this instance's launcher (`manage.py runlauncher`, one
-    process that starts every run at its due instant, jobs/launcher.py); with
+    process that starts every run at its due instant, jobs/launcher/); with
     no launcher listening, a run monitor is forked here instead
     (jobs.runner.run_when_due). Either prepares everything but the run's insert
     and waits for the due instant, where it inserts the run and starts the
@@ -209,14 +222,11 @@ def _webjob_when_due(attempt: Attempt, action: dict) -> str:
     the attempt is still Queued, and the engine's outbox sends it again (a
     second fire prepared for it loses the claim and does nothing).
     """
-    from jobs.launcher import hand_over
-
     if hand_over(attempt.pk):
         return "Run handed to the launcher"
     fire = webjob_fire(attempt, action)
     if fire is None:
         return "Failed"
-    from jobs.runner import run_when_due
 
     run_when_due(
         fire.webjob,
@@ -248,9 +258,6 @@ def webjob_fire(
 ):
     """The fire of a Queued WebJob attempt, or None when its WebJob is gone
     (recorded as failed). `webjob` and `last_run_id`: already read (...: not)."""
-    from jobs.models import WebJob
-    from scheduler.clock import clock_offset
-
     name = action["webJob"]["name"]
     if webjob is ...:
         webjob = WebJob.objects.filter(kind=WebJob.Kind.TRIGGERED, name=name).first()
@@ -273,11 +280,6 @@ def webjob_fires(pks: list[int]) -> list[WebJobFire]:
     """The fires of those Queued WebJob attempts, read together (the launcher's
     batch of hand-overs): a query for the attempts, one for their WebJobs, one
     for those WebJobs' newest run ids. Done or unknown attempts are left out."""
-    from django.db.models import Max
-
-    from history.models import Run
-    from jobs.models import WebJob
-
     attempts = Attempt.objects.select_related("job", "job__collection").filter(
         pk__in=pks, status=Attempt.Status.QUEUED
     )
@@ -329,8 +331,6 @@ def _webjob_prepare(
     the request and build the run (recorded in the WebJob's history as
     triggered by this job). Returns the fire's `Begin`; called at the due
     instant it claims the attempt and inserts the run."""
-    from history.services import RunConflict, RunRequestError, run_prepare, run_rehearse
-
     begin = Begin(attempt, action, webjob)
     try:
         begin.run = run_prepare(
@@ -363,8 +363,6 @@ class Begin:
         self.start = None
 
     def trigger(self) -> str:
-        from scheduler.webjobs import trigger_text
-
         job = self.attempt.job
         if self.scheduled:
             return trigger_text(job)  # Kudu's `Schedule - <expanded cron>`
@@ -378,8 +376,6 @@ class Begin:
 
     def inserted(self, *, done: bool = False):
         """After the claim: insert the run (unless `done`, inserted already)."""
-        from history.services import RunConflict, RunRequestError, run_insert
-
         if self.error is not None:
             return self.refused(self.error)
         if not done:
@@ -394,8 +390,6 @@ class Begin:
         if not Job.objects.filter(pk=job.pk).exists():
             return None  # deleted with its WebJob since the hand-over
         if self.scheduled and str(exc) == ERR_RUNNING:
-            from scheduler.webjobs import scheduler_log
-
             # Kudu ignores a schedule that falls due while a run is going; the
             # history says so instead of counting it as a failure.
             scheduler_log(self.webjob, MSG_SKIPPED)
@@ -407,9 +401,6 @@ class Begin:
         return None
 
     def after_start(self) -> None:
-        from history.services import run_trim
-        from scheduler.webjobs import scheduler_log
-
         run, name = self.run, self.webjob.name
         run_trim(job=self.webjob)
         if self.scheduled:
@@ -426,8 +417,6 @@ def begin_together(begins: list[Begin]) -> list:
     Begin() would. A run the multi-row insert cannot take (Kudu's lock, a run id
     taken meanwhile) is inserted on its own, as Begin() does. The runs inserted
     together have no log yet (run_log_initializing)."""
-    from history.services import run_insert_many
-
     start = clock_now()
     for begin in begins:
         begin.start = start
@@ -461,9 +450,6 @@ def _claim_insert(begins: list[Begin], start) -> set[int] | None:
     claimed (their runs inserted), or None when a unique index refused a run
     (Kudu's lock, a run id taken meanwhile): then nothing was done, and the
     caller takes the slower path that tells which run and why."""
-    from history.models import Run
-    from history.services import runs_stamp
-
     runs = [b.run for b in begins]
     runs_stamp(runs, now=start)
     quote = connection.ops.quote_name

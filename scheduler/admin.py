@@ -15,10 +15,11 @@ from django.db.models import Count, QuerySet
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from config.clock import clock_now
 from config.portal import Tool, object_action, schedule_html, status_pill
-from history.kudu import iso_utc
-from scheduler.clock import clock_now
-from scheduler.definitions import redact
+from core.definitions import redact
+from core.kudu import iso_utc
+from core.ncrontab import cron_words_or_text
 from scheduler.forms import CollectionForm, JobForm
 from scheduler.models import CollectionState, Job, JobCollection, JobHistory, JobState
 from scheduler.selectors import job_description, job_upcoming
@@ -330,7 +331,9 @@ class JobAdmin(admin.ModelAdmin):
         if not obj.cron:
             return job_description(obj)
         # A WebJob's timer: its CRON in words, then Kudu's expanded form.
-        return schedule_html(obj.cron, obj.cron_time_zone, job_description(obj))
+        return schedule_html(
+            cron_words_or_text(obj.cron), obj.cron_time_zone, job_description(obj)
+        )
 
     @admin.display(description="Start time", ordering="start_time")
     def start_display(self, obj: Job) -> str:

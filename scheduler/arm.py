@@ -17,10 +17,17 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from history.kudu import iso_utc
-from scheduler.definitions import format_duration, parse_duration, redact
-from scheduler.models import CollectionState, Job, JobCollection, JobHistory, JobState
-from scheduler.recurrence import RecurrenceError, RecurrenceQuotaError
+from core.definitions import format_duration, parse_duration, redact
+from core.kudu import iso_utc
+from core.recurrence import RecurrenceError, RecurrenceQuotaError
+from scheduler.models import (
+    CollectionState,
+    HistoryStatus,
+    Job,
+    JobCollection,
+    JobHistory,
+    JobState,
+)
 from scheduler.selectors import field_message
 from scheduler.services import (
     Conflict,
@@ -368,8 +375,6 @@ class JobRun(ArmView):
 
 class JobHistoryList(ArmView):
     def get(self, request, sub: str, rg: str, jc: str, job: str):
-        from scheduler.models import HistoryStatus
-
         collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
         found = job_get(collection=collection, name=job)
         entries = found.history.select_related("job__collection").order_by(

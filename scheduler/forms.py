@@ -13,18 +13,17 @@ from typing import Any
 
 from django import forms
 
-from jobs.models import WebJob
-from scheduler.models import Job, JobCollection
-from scheduler.recurrence import (
+from core.recurrence import (
     WEEK_DAYS,
     MonthlyOccurrence,
     Recurrence,
     RecurrenceError,
     Schedule,
     format_datetime,
-    recurrence_from_json,
-    recurrence_to_json,
 )
+from core.recurrence_json import recurrence_from_json, recurrence_to_json
+from jobs.models import WebJob
+from scheduler.models import Job, JobCollection
 from scheduler.selectors import field_message
 from scheduler.services import ERR_QUOTA_JOBS, Conflict, collection_put, job_put
 

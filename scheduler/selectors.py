@@ -7,14 +7,12 @@ from itertools import islice
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
+from core.ncrontab import cron_expand
+from core.recurrence import RecurrenceError, occurrences, validate_recurrence
+from core.recurrence_json import recurrence_from_json
+from core.recurrence_words import describe_recurrence
 from scheduler.models import ActionName, HistoryStatus, Job, JobHistory, JobState
-from scheduler.ncrontab import cron_expand
-from scheduler.recurrence import (
-    RecurrenceError,
-    describe_recurrence,
-    recurrence_from_json,
-)
-from scheduler.services import job_occurrences
+from scheduler.services import job_occurrences, parse_time
 
 
 def job_description(job: Job) -> str:
@@ -63,3 +61,30 @@ def job_summaries() -> QuerySet[Job]:
         )
         .order_by("collection__name", "name")
     )
+
+
+def recurrence_preview(
+    *,
+    start_time: str | None,
+    recurrence: dict | None,
+    now: datetime,
+    max_recurrence: tuple[str, int] | None,
+    count: int,
+) -> tuple[str, list[datetime]]:
+    """A recurrence in words and the next `count` occurrences of a job created
+    `now` with it, validated as job_put validates (raises RecurrenceError)."""
+    start = parse_time(start_time, "properties.startTime")
+    rec = recurrence_from_json(recurrence)
+    validate_recurrence(
+        rec, start_time=start, created_at=now, max_recurrence=max_recurrence
+    )
+    times = occurrences(start_time=start, recurrence=rec, created_at=now)
+    return describe_recurrence(rec, start), list(islice(times, count))
+
+
+def job_state_counts(jobs: QuerySet[Job]) -> list[tuple[str, int]]:
+    """How many of the jobs are in each state, in JobState's order."""
+    states = list(jobs.values_list("state", flat=True))
+    return [
+        (state, states.count(state)) for state in JobState.values if state in states
+    ]

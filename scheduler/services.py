@@ -1,6 +1,6 @@
 """Writes for the scheduler: collections, jobs, their state, and firing.
 
-Every function takes `now` from the emulator clock (scheduler.clock) so that
+Every function takes `now` from the emulator clock (config.clock) so that
 time travel moves everything together.
 """
 
@@ -13,8 +13,17 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from scheduler.clock import clock_now
-from scheduler.definitions import validate_action
+from config.clock import clock_now
+from core.definitions import validate_action
+from core.ncrontab import cron_occurrences
+from core.recurrence import (
+    FREQUENCIES,
+    RecurrenceError,
+    RecurrenceQuotaError,
+    occurrences,
+    validate_recurrence,
+)
+from core.recurrence_json import recurrence_from_json, recurrence_to_json
 from scheduler.models import (
     PLAN_DEFAULTS,
     ActionName,
@@ -26,16 +35,6 @@ from scheduler.models import (
     JobHistory,
     JobState,
     Sku,
-)
-from scheduler.ncrontab import cron_occurrences
-from scheduler.recurrence import (
-    FREQUENCIES,
-    RecurrenceError,
-    RecurrenceQuotaError,
-    occurrences,
-    recurrence_from_json,
-    recurrence_to_json,
-    validate_recurrence,
 )
 
 logger = logging.getLogger("scheduler.engine")
@@ -295,7 +294,7 @@ def job_put(
     props = _lower_keys((body or {}).get("properties") or {})
     job = job or Job(collection=collection, name=name, created_at=now, webjob=webjob)
     if "starttime" in props or not partial:
-        job.start_time = _parse_time(props.get("starttime"), "properties.startTime")
+        job.start_time = parse_time(props.get("starttime"), "properties.startTime")
         if job.start_time and job.start_time > now + MAX_START_AHEAD:
             raise FieldError(
                 "properties.startTime",
@@ -354,6 +353,35 @@ def job_put(
                 f"A job named {name!r} is being created concurrently."
             ) from None
     return job, created
+
+
+def job_put_creating_collection(
+    *,
+    subscription_id: str,
+    resource_group: str,
+    collection_name: str,
+    name: str,
+    body: dict[str, Any],
+    sku: str,
+) -> tuple[JobCollection, Job, bool]:
+    """job_put into a collection created first (with plan `sku`) when it does
+    not exist yet; a job refused leaves no new collection behind. Returns the
+    collection, the job and whether the job was created."""
+    with transaction.atomic():
+        collection = JobCollection.objects.filter(
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            name=collection_name,
+        ).first()
+        if collection is None:
+            collection, _ = collection_put(
+                subscription_id=subscription_id,
+                resource_group=resource_group,
+                name=collection_name,
+                body={"properties": {"sku": {"name": sku}}},
+            )
+        job, created = job_put(collection=collection, name=name, body=body)
+    return collection, job, created
 
 
 def job_occurrences(job: Job, *, after: datetime | None):
@@ -543,7 +571,7 @@ def _enum(value: Any, choices, path: str, message: str) -> str:
     raise FieldError(path, message.format(value=value))
 
 
-def _parse_time(value: Any, path: str) -> datetime | None:
+def parse_time(value: Any, path: str) -> datetime | None:
     if value is None:
         return None
     try:

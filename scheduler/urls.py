@@ -1,11 +1,11 @@
 import re
 from functools import partial
 
-from django.urls import path, re_path
+from django.urls import re_path
 from django.urls.resolvers import RegexPattern
 from django.utils.functional import cached_property
 
-from scheduler import arm, views
+from scheduler import arm
 
 
 class IgnoreCaseRegexPattern(RegexPattern):
@@ -41,5 +41,4 @@ urlpatterns = [
     arm_path(_JOB + "/run$", arm.JobRun.as_view()),
     arm_path(_JOB + "/history$", arm.JobHistoryList.as_view()),
     arm_path(r"^subscriptions/", arm.ArmNotFound.as_view()),
-    path("api/emulator/clock", views.ClockView.as_view(), name="emulator-clock"),
 ]

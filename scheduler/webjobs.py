@@ -9,11 +9,13 @@ it. Kudu's job_scheduler.log is written beside the job's runs.
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 
-from history.kudu import log_line, timespan
-from scheduler.clock import clock_now
+from config.clock import clock_now
+from core.kudu import log_line, timespan
+from core.ncrontab import cron_expand, cron_next
+from jobs.hooks import Timer
 from scheduler.models import Job, JobCollection, JobState, Sku
-from scheduler.ncrontab import cron_expand, cron_next
 
 # The collection that holds the timers of scheduled WebJobs (ARM-visible, so the
 # same history API and admin pages explain them).
@@ -85,3 +87,14 @@ def scheduler_log(webjob, message: str) -> None:
 def trigger_text(job: Job) -> str:
     """Kudu writes NCrontab's expanded form: `Schedule - 0 0,15,30,45 * * * *`."""
     return f"Schedule - {cron_expand(job.cron)}"
+
+
+def webjob_timer(webjob) -> Timer | None:
+    """A scheduled WebJob's timer as the portal shows it (jobs.hooks)."""
+    job = Job.objects.filter(webjob=webjob).first()
+    if job is None:
+        return None
+    return Timer(
+        next_fire_at=job.next_fire_at,
+        url=reverse("admin:scheduler_job_change", args=[job.pk]),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from config.portal import status_pill as _status_pill
-from history.charts import duration_text
+from core.charts import duration_text
 
 register = template.Library()
 

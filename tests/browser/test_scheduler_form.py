@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from scheduler.clock import clock_refresh, clock_set
+from config.clock import clock_refresh, clock_set
 from scheduler.services import collection_put
 from tests.browser.conftest import assert_fits, shot
 

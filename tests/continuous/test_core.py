@@ -3,8 +3,8 @@ the log rotation rule (on a temporary folder)."""
 
 from __future__ import annotations
 
-from jobs.continuous import restart_delay, seconds_text, split_lines, summarize
-from jobs.host import append_log
+from core.continuous import restart_delay, seconds_text, split_lines, summarize
+from jobs.host.logs import append_log
 
 
 def test_it_restarts_at_once_only_after_two_minutes_of_life():

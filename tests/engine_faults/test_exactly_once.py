@@ -34,9 +34,9 @@ pytestmark = pytest.mark.services
 SCHEDULES = 20
 SETUP = """
 from datetime import timedelta
-from scheduler.clock import clock_now
+from config.clock import clock_now
 from scheduler.models import Job, JobCollection
-from scheduler.ncrontab import cron_next
+from core.ncrontab import cron_next
 now = clock_now()
 c = JobCollection.objects.create(subscription_id="s", resource_group="rg", name="c",
                                  sku="P20Premium", max_job_count=1000, created_at=now)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from history.kudu import iso_utc, log_line, run_id_for, timespan
+from core.kudu import iso_utc, log_line, run_id_for, timespan
 from history.models import Run, RunStatus
 from jobs.models import WebJob
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.packaging import PackageError, find_runnable, parse_settings, validate_name
+from core.packaging import PackageError, find_runnable, parse_settings, validate_name
 
 
 @pytest.mark.parametrize("name", ["a", "9lives", "my-job_2", "A" * 64])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.clock import clock_refresh, clock_set
+from config.clock import clock_refresh, clock_set
 from scheduler.services import collection_put
 
 NOW = "2031-03-01T00:00:00Z"  # a Saturday

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from history.kudu import run_id_for
+from core.kudu import run_id_for
 from history.models import Run
 from jobs.models import WebJob
 from scheduler.models import JobHistory

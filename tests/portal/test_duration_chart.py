@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from history.charts import Bar, Row, duration_chart, duration_text
+from core.charts import Bar, Row, duration_chart, duration_text
 
 
 def heights(svg: str) -> list[int]:

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from history.kudu import iso_utc
+from core.kudu import iso_utc
 from history.models import Run
 from jobs.models import WebJob
 from scheduler.models import Job

@@ -5,7 +5,7 @@ from itertools import islice
 
 import pytest
 
-from scheduler.ncrontab import (
+from core.ncrontab import (
     CronError,
     cron_expand,
     cron_next,

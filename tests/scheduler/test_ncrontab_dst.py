@@ -1,6 +1,6 @@
 """DST table for a time-zoned NCRONTAB schedule (Kudu computes in local time).
 
-Rules under test (scheduler.ncrontab._wall_to_utc): a wall time skipped by
+Rules under test (core.ncrontab._wall_to_utc): a wall time skipped by
 spring-forward fires once, at the instant the clocks jump; a wall time repeated by
 fall-back fires once, at its first (summer-time) pass.
 
@@ -13,7 +13,7 @@ from itertools import islice
 
 import pytest
 
-from scheduler.ncrontab import cron_occurrences
+from core.ncrontab import cron_occurrences
 
 
 def utc(text):

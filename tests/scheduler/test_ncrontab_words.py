@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.ncrontab import CronError, cron_words
+from core.ncrontab import CronError, cron_words
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scheduler.recurrence import describe_recurrence, recurrence_from_json
+from core.recurrence_json import recurrence_from_json
+from core.recurrence_words import describe_recurrence
 
 START = datetime(2024, 1, 1, 9, 30, tzinfo=UTC)
 

@@ -11,7 +11,8 @@ from itertools import islice
 
 import pytest
 
-from scheduler.recurrence import occurrences, recurrence_from_json
+from core.recurrence import occurrences
+from core.recurrence_json import recurrence_from_json
 
 START = "2024-01-01T09:00:00"
 CREATED = datetime(2023, 12, 1, tzinfo=UTC)

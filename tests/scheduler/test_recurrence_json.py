@@ -2,13 +2,8 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from scheduler.recurrence import (
-    MonthlyOccurrence,
-    Recurrence,
-    Schedule,
-    recurrence_from_json,
-    recurrence_to_json,
-)
+from core.recurrence import MonthlyOccurrence, Recurrence, Schedule
+from core.recurrence_json import recurrence_from_json, recurrence_to_json
 
 
 def test_it_reads_what_the_real_service_and_the_sdk_send():

@@ -13,7 +13,7 @@ from itertools import takewhile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.recurrence import (
+from core.recurrence import (
     WEEK_DAYS,
     MonthlyOccurrence,
     Recurrence,

@@ -13,13 +13,8 @@ from itertools import islice
 
 import pytest
 
-from scheduler.recurrence import (
-    Recurrence,
-    Schedule,
-    next_occurrence,
-    occurrences,
-    recurrence_from_json,
-)
+from core.recurrence import Recurrence, Schedule, next_occurrence, occurrences
+from core.recurrence_json import recurrence_from_json
 
 
 def utc(text):

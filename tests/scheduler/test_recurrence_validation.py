@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scheduler.recurrence import (
+from core.recurrence import (
     MonthlyOccurrence,
     Recurrence,
     RecurrenceError,
     RecurrenceQuotaError,
     Schedule,
-    recurrence_from_json,
     validate_recurrence,
 )
+from core.recurrence_json import recurrence_from_json
 
 R = "properties.recurrence"
 S = "properties.recurrence.schedule"

@@ -64,10 +64,10 @@ def at(text: str) -> datetime:
 
 @pytest.fixture(autouse=True)
 def _fresh_clock_cache():
-    """scheduler.clock caches the offset per process for a second; a test's flush
+    """config.clock caches the offset per process for a second; a test's flush
     deletes the clock row, so drop the cache of the previous test's offset.
     """
-    from scheduler.clock import clock_refresh
+    from config.clock import clock_refresh
 
     clock_refresh()
     yield

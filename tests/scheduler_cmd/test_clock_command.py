@@ -13,7 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from scheduler.clock import clock_now, clock_refresh
+from config.clock import clock_now, clock_refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

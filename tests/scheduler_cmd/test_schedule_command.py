@@ -18,7 +18,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from scheduler.clock import clock_refresh, clock_set
+from config.clock import clock_refresh, clock_set
 from scheduler.models import Job, JobCollection, JobHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from scheduler.clock import clock_now, clock_refresh, clock_set
+from config.clock import clock_now, clock_refresh, clock_set
 from scheduler.models import Job, JobHistory
 from tests.scheduler_cmd.test_schedule_command import http_target
 

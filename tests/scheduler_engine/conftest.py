@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scheduler.clock import clock_set
+from config.clock import clock_set
 from scheduler.services import collection_put
 
 

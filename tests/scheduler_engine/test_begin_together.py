@@ -31,7 +31,7 @@ from pathlib import Path
 from history.models import Run
 from jobs.services import webjob_deploy
 from scheduler.actions import begin_together, webjob_fires
-from scheduler.clock import clock_now, clock_set
+from config.clock import clock_now, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.clock import clock_now, clock_refresh
+from config.clock import clock_now, clock_refresh
 from scheduler.services import collection_put, job_put
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.clock import clock_now, clock_set
+from config.clock import clock_now, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, JobHistory, JobState
 from scheduler.services import job_put

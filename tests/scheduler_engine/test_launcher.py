@@ -15,11 +15,11 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
+from config.clock import clock_now, clock_offset, clock_set
 from config.env import database_to_url
 from history.models import Run
-from jobs.launcher import hand_over
+from jobs.launcher.inbox import hand_over
 from jobs.processes import alive, descendants
-from scheduler.clock import clock_now, clock_offset, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job
 from tests.helpers import history_entry
@@ -95,9 +95,9 @@ def _exit_code(proc: subprocess.Popen) -> int:
 def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
     launchers, api, settings
 ):
-    # Bash is started ahead and waits for the instant before the script (BASH_ENV,
-    # jobs/gate.bash); the script runs as `bash run.sh` would, and nothing of the
-    # gate reaches it or a bash it starts.
+    # Bash is started ahead and waits for the instant before the script
+    # (BASH_ENV, jobs/launcher/gate.bash); the script runs as `bash run.sh` would,
+    # and nothing of the gate reaches it or a bash it starts.
     script = (
         'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
         'echo "self=$0 source=${BASH_SOURCE[0]} env=${BASH_ENV-none}"\n'

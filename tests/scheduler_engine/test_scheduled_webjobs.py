@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from config.clock import clock_now, clock_offset, clock_set
 from history.models import ACTIVE_STATUSES, Run
 from jobs.processes import alive, descendants
-from scheduler.clock import clock_now, clock_offset, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
 from scheduler.services import collection_put, job_put

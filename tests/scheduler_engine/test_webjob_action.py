@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scheduler.clock import clock_now
+from config.clock import clock_now
 from scheduler.engine import engine_step
 from scheduler.services import job_put
 from tests.helpers import history_entry

@@ -1,5 +1,5 @@
 """manage.py runhost: the continuous-jobs host of this instance (also started by
-runinstance). The loop is thin; the work is in jobs/host.py's step functions."""
+runinstance). The loop is thin; the work is in jobs/host/'s step functions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from jobs.host import Host, HostConflict
+from jobs.host.leftovers import HostConflict
+from jobs.host.supervisor import Host
 
 log = logging.getLogger("jobs.host")
 ERROR_BACKOFF = 1.0  # after a failed step (e.g. the database went away)

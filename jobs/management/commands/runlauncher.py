@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.launcher import LauncherConflict, serve
+from jobs.launcher.loop import LauncherConflict, serve
 
 
 class Command(BaseCommand):
     help = (
         "Start this instance's scheduled WebJob runs at their due instants, in one "
-        "process (jobs/launcher.py); runinstance starts it. Until Ctrl-C/SIGTERM."
+        "process (jobs/launcher/); runinstance starts it. Until Ctrl-C/SIGTERM."
     )
 
     def add_arguments(self, parser) -> None:

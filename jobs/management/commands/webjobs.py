@@ -9,13 +9,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.packaging import PackageError
 from history.models import Run, RunStatus
-from history.services import RunConflict, RunRequestError, run_request
+from history.selectors import run_status
+from history.services import RunConflict, RunRequestError
 from jobs import selectors
 from jobs.models import WebJob
-from jobs.packaging import PackageError
 from jobs.services import (
     JobNotFound,
+    run_request,
     upload_spool,
     webjob_delete,
     webjob_deploy,
@@ -124,7 +126,7 @@ class Command(BaseCommand):
                 _, detailed = selectors.continuous_status(job, continuous[job.pk])
                 run_id, status = "-", ", ".join(detailed.splitlines())
             else:
-                status = selectors.run_status(latest) if latest else "-"
+                status = run_status(latest) if latest else "-"
                 run_id = latest.run_id if latest else "-"
             self.stdout.write(f"{job.name:24} {job.type_label:11} {run_id:20} {status}")
 
@@ -198,7 +200,7 @@ class Command(BaseCommand):
         offset, started, warned = 0, time.monotonic(), False
         while True:
             run.refresh_from_db()
-            status = selectors.run_status(run)
+            status = run_status(run)
             if run.output_path.exists():
                 with open(run.output_path, "rb") as f:
                     f.seek(offset)

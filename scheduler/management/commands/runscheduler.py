@@ -10,7 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from scheduler.clock import clock_now, clock_refresh
+from config.clock import clock_now, clock_refresh
 from scheduler.engine import BATCH, engine_step, next_wake, prune_attempts
 
 log = logging.getLogger("scheduler.engine")

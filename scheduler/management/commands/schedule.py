@@ -13,18 +13,25 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from itertools import islice
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.db.models import QuerySet
 
-from history.kudu import iso_utc
+from config.clock import clock_now, clock_refresh
+from core.definitions import validate_action
+from core.kudu import iso_utc
+from core.recurrence import (
+    RecurrenceError,
+)
 from scheduler.arm import job_json
-from scheduler.clock import clock_now, clock_refresh
-from scheduler.definitions import validate_action
+from scheduler.management.schedule_flags import (
+    action_json,
+    add_action_arguments,
+    positive_int,
+    recurrence_json,
+    recurrence_parser,
+)
 from scheduler.models import (
     PLAN_DEFAULTS,
     ActionName,
@@ -35,25 +42,21 @@ from scheduler.models import (
     JobState,
     Sku,
 )
-from scheduler.recurrence import (
-    FREQUENCIES,
-    RecurrenceError,
-    describe_recurrence,
-    occurrences,
-    recurrence_from_json,
-    validate_recurrence,
+from scheduler.selectors import (
+    field_message,
+    job_description,
+    job_state_counts,
+    job_upcoming,
+    recurrence_preview,
 )
-from scheduler.selectors import field_message, job_description, job_upcoming
 from scheduler.services import (
-    ERR_START_TIME,
     Conflict,
     NotFound,
     collection_get,
-    collection_put,
     collection_set_state,
     job_delete,
     job_get,
-    job_put,
+    job_put_creating_collection,
     job_run_now,
     job_set_state,
 )
@@ -71,21 +74,6 @@ ERR_COLLECTION_ADDRESS = (
     "{value!r} is not a job collection address; use COLLECTION, "
     "RESOURCEGROUP/COLLECTION or SUBSCRIPTION/RESOURCEGROUP/COLLECTION."
 )
-ERR_RECURRENCE_BOTH = (
-    "--recurrence-json cannot be combined with {flags}; put everything in the JSON."
-)
-ERR_RETRY_NONE_COUNT = (
-    "--retry-interval none turns retries off; it cannot be combined with --retry-count."
-)
-ERR_INT_LIST = "{value!r} is not a comma-separated list of whole numbers, e.g. 0,30."
-ERR_NAME_LIST = "{value!r} is not a comma-separated list of names, e.g. Monday,Friday."
-ERR_OCCURRENCES = (
-    "{value!r} is not a list of DAY:OCCURRENCE, e.g. Friday:-1,Monday:1 "
-    "(DAY alone means every such day of the month)."
-)
-ERR_HEADER = "{value!r} is not a header; use NAME:VALUE, e.g. Content-Type:text/plain."
-ERR_JSON = "not valid JSON ({detail})"
-ERR_POSITIVE = "{value!r} is not a whole number of at least 1."
 MSG_QUEUED = (
     "A queue worker runs it (`manage.py runinstance` or `manage.py qcluster`); "
     "see `manage.py schedule history {job}`."
@@ -93,69 +81,6 @@ MSG_QUEUED = (
 MSG_SKU_IGNORED = (
     "The job collection {name!r} already exists with sku {sku}; --sku is ignored."
 )
-
-
-# --- argument types ------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(ERR_POSITIVE.format(value=text))
-    return value
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(ERR_INT_LIST.format(value=text)) from None
-
-
-def _name_list(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(ERR_NAME_LIST.format(value=text))
-    return names
-
-
-def _monthly_occurrences(text: str) -> list[dict[str, Any]]:
-    """``Friday:-1,Monday:1`` -> ``[{"day": "Friday", "occurrence": -1}, ...]``."""
-    items = []
-    for part in text.split(","):
-        day, sep, number = part.strip().partition(":")
-        if not day:
-            raise argparse.ArgumentTypeError(ERR_OCCURRENCES.format(value=text))
-        if not sep:
-            items.append({"day": day})
-            continue
-        try:
-            items.append({"day": day, "occurrence": int(number)})
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                ERR_OCCURRENCES.format(value=text)
-            ) from None
-    return items
-
-
-def _header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(ERR_HEADER.format(value=text))
-    return name.strip(), value.strip()
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(ERR_JSON.format(detail=exc)) from None
-
-
-# --- shared helpers (read-only; the admin uses them too) ---------------------------
 
 
 # --- the command ---------------------------------------------------------------------
@@ -182,7 +107,7 @@ class Command(BaseCommand):
             help=f"resource group when the address has none "
             f"(default {DEFAULT_RESOURCE_GROUP!r})",
         )
-        timing = _recurrence_parser()
+        timing = recurrence_parser()
         sub = parser.add_subparsers(dest="action", required=True)
 
         create = sub.add_parser(
@@ -191,7 +116,7 @@ class Command(BaseCommand):
             help="Create (or replace) a job; creates its collection if needed.",
         )
         create.add_argument("job", metavar="COLLECTION/JOB")
-        _add_action_arguments(create)
+        add_action_arguments(create)
         create.add_argument(
             "--sku",
             choices=Sku.values,
@@ -200,7 +125,7 @@ class Command(BaseCommand):
         create.add_argument(
             "--next",
             dest="upcoming",
-            type=_positive_int,
+            type=positive_int,
             metavar="N",
             help="only print the next N occurrences; create nothing",
         )
@@ -213,7 +138,7 @@ class Command(BaseCommand):
         preview.add_argument(
             "--next",
             dest="upcoming",
-            type=_positive_int,
+            type=positive_int,
             default=SHOW_OCCURRENCES,
             metavar="N",
             help=f"how many occurrences (default {SHOW_OCCURRENCES})",
@@ -267,7 +192,7 @@ class Command(BaseCommand):
         history.add_argument("job", metavar="COLLECTION/JOB")
         history.add_argument(
             "--top",
-            type=_positive_int,
+            type=positive_int,
             default=20,
             metavar="N",
             help="how many entries (default 20)",
@@ -289,10 +214,10 @@ class Command(BaseCommand):
         self, *, job: str, upcoming: int | None, sku: str | None, **options
     ) -> None:
         sub, rg, collection_name, name = self._job_address(job, options)
-        body: dict[str, Any] = {"action": _action_json(options)}
+        body: dict[str, Any] = {"action": action_json(options)}
         if options["start_time"] is not None:
             body["startTime"] = options["start_time"]
-        recurrence = _recurrence_json(options)
+        recurrence = recurrence_json(options)
         if recurrence is not None:
             body["recurrence"] = recurrence
         existing = JobCollection.objects.filter(
@@ -311,19 +236,14 @@ class Command(BaseCommand):
             )
             self._print_upcoming(options, count=upcoming, max_recurrence=quota)
             return
-        with transaction.atomic():  # a job refused leaves no new collection behind
-            collection = (
-                existing
-                or collection_put(
-                    subscription_id=sub,
-                    resource_group=rg,
-                    name=collection_name,
-                    body={"properties": {"sku": {"name": sku or Sku.STANDARD}}},
-                )[0]
-            )
-            saved, created = job_put(
-                collection=collection, name=name, body={"properties": body}
-            )
+        collection, saved, created = job_put_creating_collection(
+            subscription_id=sub,
+            resource_group=rg,
+            collection_name=collection_name,
+            name=name,
+            body={"properties": body},
+            sku=sku or Sku.STANDARD,
+        )
         where = f"{sub}/{rg}/{collection_name}"
         if existing is None:
             where = f"new job collection {where} ({collection.sku})"
@@ -345,16 +265,14 @@ class Command(BaseCommand):
         max_recurrence: tuple[str, int] | None,
     ) -> None:
         """The next occurrences of a job created now, validated as job_put does."""
-        now = clock_now()
-        start = _parse_start(options["start_time"])
-        rec = recurrence_from_json(_recurrence_json(options))
-        validate_recurrence(
-            rec, start_time=start, created_at=now, max_recurrence=max_recurrence
+        words, times = recurrence_preview(
+            start_time=options["start_time"],
+            recurrence=recurrence_json(options),
+            now=clock_now(),
+            max_recurrence=max_recurrence,
+            count=count,
         )
-        self.stdout.write(describe_recurrence(rec, start))
-        times = list(
-            islice(occurrences(start_time=start, recurrence=rec, created_at=now), count)
-        )
+        self.stdout.write(words)
         self.stdout.write(f"Next {count} occurrences (nothing was created):")
         self._print_times(times, count)
 
@@ -457,7 +375,7 @@ class Command(BaseCommand):
             collection = self._collection(target, options)
             collection_set_state(collection=collection, state=CollectionState(state))
             counts = ", ".join(
-                f"{n} {s}" for s, n in _state_counts(collection.jobs.all())
+                f"{n} {s}" for s, n in job_state_counts(collection.jobs.all())
             )
             self.stdout.write(
                 f"Job collection {collection.name} is {state}"
@@ -530,182 +448,6 @@ class Command(BaseCommand):
                 cell.ljust(width) for cell, width in zip(row, widths, strict=True)
             )
             self.stdout.write(line.rstrip())
-
-
-# --- building the ARM body ----------------------------------------------------------
-
-
-def _recurrence_parser() -> argparse.ArgumentParser:
-    """Flags shared by create and preview, named after the ARM JSON properties."""
-    timing = argparse.ArgumentParser(add_help=False)
-    timing.add_argument(
-        "--start-time",
-        metavar="ISO",
-        help="properties.startTime, e.g. 2031-03-01T09:00:00Z",
-    )
-    timing.add_argument("--frequency", type=str.capitalize, choices=FREQUENCIES)
-    timing.add_argument("--interval", type=int, metavar="N")
-    timing.add_argument(
-        "--count", type=int, metavar="N", help="runs before the job completes"
-    )
-    timing.add_argument(
-        "--end-time", metavar="ISO", help="the job completes after this instant"
-    )
-    timing.add_argument("--minutes", type=_int_list, metavar="0,30")
-    timing.add_argument("--hours", type=_int_list, metavar="9,17")
-    timing.add_argument("--week-days", type=_name_list, metavar="Monday,Friday")
-    timing.add_argument("--month-days", type=_int_list, metavar="1,-1")
-    timing.add_argument(
-        "--monthly-occurrences", type=_monthly_occurrences, metavar="Friday:-1,Monday:1"
-    )
-    timing.add_argument(
-        "--recurrence-json",
-        type=_json,
-        metavar="JSON",
-        help='the whole properties.recurrence, e.g. \'{"frequency": "Day"}\'',
-    )
-    return timing
-
-
-def _add_action_arguments(parser) -> None:
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument(
-        "--action-url", metavar="URL", help="an Http(s) action calling this URL"
-    )
-    what.add_argument(
-        "--webjob", metavar="NAME", help="a WebJob action running this triggered WebJob"
-    )
-    parser.add_argument("--method", help="HTTP method (default GET)")
-    parser.add_argument("--body", help="HTTP request body")
-    parser.add_argument(
-        "--header",
-        type=_header,
-        action="append",
-        default=[],
-        metavar="NAME:VALUE",
-        help="HTTP request header (repeatable)",
-    )
-    parser.add_argument(
-        "--arguments",
-        default="",
-        help="the WebJob's arguments (--arguments=-x for a leading -)",
-    )
-    parser.add_argument(
-        "--retry-count",
-        type=int,
-        metavar="N",
-        help="retries after a failure (default 4)",
-    )
-    parser.add_argument(
-        "--retry-interval",
-        metavar="PT30S|none",
-        help="time between retries (default PT30S); none: no retry",
-    )
-
-
-_RECURRENCE_FLAGS = (
-    "frequency",
-    "interval",
-    "count",
-    "end_time",
-    "minutes",
-    "hours",
-    "week_days",
-    "month_days",
-    "monthly_occurrences",
-)
-
-
-def _recurrence_json(options: dict[str, Any]) -> Any:
-    """properties.recurrence from the flags, or None for a one-time job."""
-    given = [flag for flag in _RECURRENCE_FLAGS if options.get(flag) is not None]
-    if options.get("recurrence_json") is not None:
-        if given:
-            flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
-            raise CommandError(ERR_RECURRENCE_BOTH.format(flags=flags))
-        return options["recurrence_json"]
-    if not given:
-        return None
-    recurrence = {
-        key: options[flag]
-        for key, flag in (
-            ("frequency", "frequency"),
-            ("interval", "interval"),
-            ("count", "count"),
-            ("endTime", "end_time"),
-        )
-        if options[flag] is not None
-    }
-    schedule = {
-        key: options[flag]
-        for key, flag in (
-            ("minutes", "minutes"),
-            ("hours", "hours"),
-            ("weekDays", "week_days"),
-            ("monthDays", "month_days"),
-            ("monthlyOccurrences", "monthly_occurrences"),
-        )
-        if options[flag] is not None
-    }
-    if schedule:
-        recurrence["schedule"] = schedule
-    return recurrence
-
-
-def _action_json(options: dict[str, Any]) -> dict[str, Any]:
-    if options["webjob"]:
-        action: dict[str, Any] = {
-            "type": "WebJob",
-            "webJob": {"name": options["webjob"], "arguments": options["arguments"]},
-        }
-    else:
-        url = options["action_url"]
-        request: dict[str, Any] = {"uri": url, "headers": dict(options["header"])}
-        if options["method"]:
-            request["method"] = options["method"]
-        if options["body"] is not None:
-            request["body"] = options["body"]
-        kind = "Https" if url.lower().startswith("https:") else "Http"
-        action = {"type": kind, "request": request}
-    policy = _retry_policy(options["retry_count"], options["retry_interval"])
-    if policy is not None:
-        action["retryPolicy"] = policy
-    return action
-
-
-def _retry_policy(count: int | None, interval: str | None) -> dict[str, Any] | None:
-    if interval is not None and interval.lower() == "none":
-        if count is not None:
-            raise CommandError(ERR_RETRY_NONE_COUNT)
-        return {"retryType": "None"}
-    if count is None and interval is None:
-        return None  # Azure's default: 4 retries, 30 s apart
-    policy: dict[str, Any] = {"retryType": "Fixed"}
-    if interval is not None:
-        policy["retryInterval"] = interval
-    if count is not None:
-        policy["retryCount"] = count
-    return policy
-
-
-def _parse_start(text: str | None) -> datetime | None:
-    """properties.startTime as job_put reads it: no offset means UTC."""
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise RecurrenceError(
-            "properties.startTime", ERR_START_TIME.format(value=text)
-        ) from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _state_counts(jobs: QuerySet[Job]) -> list[tuple[str, int]]:
-    states = list(jobs.values_list("state", flat=True))
-    return [
-        (state, states.count(state)) for state in JobState.values if state in states
-    ]
 
 
 def _truncate(text: str, width: int) -> str:

@@ -7,8 +7,8 @@ import json
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from history.kudu import iso_utc
-from scheduler.clock import ClockError, clock_now, clock_offset, clock_set
+from config.clock import ClockError, clock_now, clock_offset, clock_set
+from core.kudu import iso_utc
 
 ERR_BODY = 'The body must be a JSON object like {"now": "2030-01-31T23:59:00Z"}.'
 

@@ -13,13 +13,15 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+from django.db import transaction
+
+from config.models import EmulatorClock
+
 _CACHE_SECONDS = 1.0
 _cached: tuple[float, float] | None = None  # (monotonic read time, offset)
 
 
 def _read_offset() -> float:
-    from scheduler.models import EmulatorClock
-
     row = EmulatorClock.objects.filter(pk=1).first()
     if row is not None:
         return row.offset_seconds
@@ -81,10 +83,6 @@ class ClockError(ValueError):
 
 def clock_set(value: str) -> datetime:
     """Move the emulated time to an instant (forward only); returns the new now."""
-    from django.db import transaction
-
-    from scheduler.models import EmulatorClock
-
     try:
         target = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -7,7 +7,7 @@ new database connection, every run (bench/due_instant.py). At 100 fires a
 second that saturates 2 cores, and the engine itself then fires late. The
 launcher does the same work without a process or a connection per run: it
 keeps one connection, a timer heap of prepared fires, and one selector over
-every running job's pipes, as the continuous-jobs host (jobs/host.py) does for
+every running job's pipes, as the continuous-jobs host (jobs/host/) does for
 continuous jobs.
 
 The path of a fire: the engine hands a claim batch's WebJob fires to django-q2
@@ -34,7 +34,6 @@ monitor does: shutdown file, SIGTERM, stopping_wait_time, then kill.
 from __future__ import annotations
 
 import gc
-import hashlib
 import heapq
 import itertools
 import logging
@@ -52,9 +51,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.clock import clock_offset
 from history.models import ACTIVE_STATUSES, Run, RunStatus
 from history.services import run_finish, run_log_initializing
-from jobs.processes import SignalWake, die_with, pdeathsig_wrapper
+from jobs.launcher import fires
+from jobs.launcher.gate import gate_close, gate_open, gate_start
+from jobs.launcher.inbox import address
+from jobs.processes import SignalWake
 from jobs.runner import (
     EXIT_MESSAGE,
     HEARTBEAT_SECONDS,
@@ -66,8 +69,6 @@ from jobs.runner import (
     _run_spec,
     groups_cpu_ticks,
 )
-from scheduler.actions import begin_together, release_attempts, webjob_fires
-from scheduler.clock import clock_offset
 
 log = logging.getLogger("jobs.launcher")
 
@@ -80,24 +81,6 @@ SAME_INSTANT = 0.002
 # Fires started per transaction at an instant: more shares a commit, fewer lets
 # the first processes start sooner.
 START_CHUNK = 25
-HAND_OVER_TIMEOUT = 1.0
-# The job's process is started ahead of its due instant, held by this gate:
-# the shell waits for its run id on stdin, then execs the job's own command in
-# place (same process, same group). At the due instant, after the claim and the
-# insert, the launcher writes the run id: what is left to do then is one write
-# per run and the job's own exec, which run in parallel on every core. A fire
-# that does not run (skipped, claimed elsewhere) gets end of file: the gate exits
-# and the job's command never starts.
-GATE = (
-    "IFS= read -r WEBJOBS_RUN_ID || exit 0; "
-    'exec </dev/null; export WEBJOBS_RUN_ID; exec "$@"'
-)
-# A bash job needs no exec at the due instant: bash itself is started ahead and
-# waits in gate.bash, which it runs before the script (BASH_ENV). The run id
-# reaches the script at the same instant; the ~1.2 ms of CPU that loading bash
-# costs here is spent ahead, not when every job due then competes for the cores.
-# (A job whose settings set BASH_ENV keep it: they get the GATE above.)
-BASH_GATE = Path(__file__).with_name("gate.bash")
 ERR_LAUNCHER_RUNNING = (
     "Launcher {shard} of instance {instance} is already running on this "
     "database and WEBJOBS_ROOT; an instance has one of each."
@@ -107,44 +90,6 @@ ERR_SHARD = "--shard must be from 0 to WEBJOBS_LAUNCHERS - 1 ({last}), not {shar
 
 class LauncherConflict(RuntimeError):
     pass
-
-
-def address(shard: int) -> bytes:
-    """A launcher's socket: Linux's abstract namespace (no file to go stale, no
-    path length limit), one per shard, instance, database and WEBJOBS_ROOT."""
-    db = connection.settings_dict
-    key = "|".join(
-        (
-            str(shard),
-            settings.WEBSITE_INSTANCE_ID,
-            str(Path(settings.WEBJOBS_ROOT).resolve()),
-            db["ENGINE"],
-            str(db.get("HOST") or ""),
-            str(db.get("PORT") or ""),
-            str(db["NAME"]),
-        )
-    )
-    return b"\0webjobs-launcher-" + hashlib.sha1(key.encode()).hexdigest()[:20].encode()
-
-
-def hand_over(attempt_pk: int) -> bool:
-    """Give a WebJob fire (a Queued attempt) to this instance's launcher. False
-    when none listens (at once), or it did not take the fire within
-    HAND_OVER_TIMEOUT: the caller forks a monitor instead. The inbox holds only
-    net.unix.max_dgram_qlen datagrams (10 by default), so a burst waits for the
-    launcher to read. A datagram is never half-delivered; one accepted but never
-    read (the launcher was killed) leaves the attempt Queued, for the outbox."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            # Connected, so that waiting for room sleeps: an unconnected
-            # sender's poll says "writable" while the launcher's inbox is full,
-            # and the timed send spun (measured: 118% CPU for 2 queue workers).
-            sock.connect(address(attempt_pk % settings.WEBJOBS_LAUNCHERS))
-            sock.settimeout(HAND_OVER_TIMEOUT)
-            sock.send(str(attempt_pk).encode())
-        return True
-    except OSError:
-        return False
 
 
 @dataclass(order=True)
@@ -288,7 +233,8 @@ class Launcher:
         self.take_inbox()
         self.inbox.close()  # datagrams still in it stay Queued: the outbox resends
         if self.inbox_pks:  # taken, not prepared: back to the engine at once
-            self._guard(lambda: release_attempts(self.inbox_pks), "release")
+            release = fires.source().release
+            self._guard(lambda: release(self.inbox_pks), "release")
         while self.fires:
             fire = heapq.heappop(self.fires)
             self._guard(fire.release, "release")
@@ -331,7 +277,8 @@ class Launcher:
         if not pks:
             return
         # Done already (a second delivery), or failed and recorded: left out.
-        for fire in self._guard(lambda: webjob_fires(pks), "read fires") or ():
+        taken = self._guard(lambda: fires.source().fires(pks), "read fires")
+        for fire in taken or ():
             self._guard(lambda f=fire: self.prepare(f), f"prepare {fire.webjob.name}")
             self.start_due()
 
@@ -364,21 +311,8 @@ class Launcher:
         run.run_id = ""  # set at the due instant, given to the job by the gate
         spec = fire.spec = _run_spec(fire.plan, run)
         run.run_id = None
-        cwd = Path(spec["work_root"]) / Path(spec["run_command"]).parent
-        argv, env = ["/bin/sh", "-c", GATE, "webjobs", *spec["argv"]], spec["env"]
-        if spec["script_host"] == "BashScriptHost" and "BASH_ENV" not in env:
-            argv, env = spec["argv"], {**env, "BASH_ENV": str(BASH_GATE)}
         try:
-            fire.gate = subprocess.Popen(
-                [*pdeathsig_wrapper(), *argv],
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # its own group: what an abort kills
-                preexec_fn=die_with(os.getpid()),
-            )
+            fire.gate = gate_start(spec)
         except OSError as exc:  # recorded as the run's failure at the due instant
             fire.spec["start_error"] = f"The job could not be started: {exc}"
             return
@@ -412,7 +346,7 @@ class Launcher:
         """Claim and insert the batch together, then open the gates; returns
         the fires started, with (run, after_start)."""
         try:
-            outcomes = begin_together([fire.begin for fire in batch])
+            outcomes = fires.source().begin_together([fire.begin for fire in batch])
         except Exception:
             # Rolled back: each fire again on its own, so that one failure (a
             # database error) does not take the others along.
@@ -423,13 +357,8 @@ class Launcher:
             if outcome is None:  # skipped (a run is still active), refused, taken
                 self._discard(fire)
                 continue
-            run = outcome[0]
             if fire.gate is not None:
-                try:
-                    fire.gate.stdin.write(run.run_id.encode() + b"\n")
-                    fire.gate.stdin.close()
-                except OSError:
-                    pass  # the gate died: its exit code tells
+                gate_open(fire.gate, outcome[0].run_id)
             started.append((fire, outcome))
         return started
 
@@ -615,8 +544,7 @@ class Launcher:
         """A fire that does not run: its gate gets end of file (the job's
         command never starts), its working copy goes."""
         if fire.gate is not None:
-            for pipe in (fire.gate.stdin, fire.gate.stdout, fire.gate.stderr):
-                pipe.close()
+            gate_close(fire.gate)
             self.closed_gates.append(fire.gate)
         if fire.copied:
             shutil.rmtree(fire.plan["work_root"], ignore_errors=True)

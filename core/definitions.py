@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from scheduler.recurrence import RecurrenceError
+from core.recurrence import RecurrenceError
 
 ACTION_TYPES = ("Http", "Https", "WebJob")
 UNSUPPORTED_ACTION_TYPES = ("StorageQueue", "ServiceBusQueue", "ServiceBusTopic")

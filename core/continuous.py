@@ -1,7 +1,7 @@
 """Continuous WebJobs, the pure part: restart delay, status summary, log lines.
 
 Plain functions over plain values (no Django, no I/O, no clock read); the host
-(jobs/host.py) and the API (jobs/selectors.py) call them.
+(jobs/host/) and the API (jobs/selectors.py) call them.
 """
 
 from __future__ import annotations

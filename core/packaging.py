@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.ncrontab import CronError, cron_validate
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 NAME_MAX = 64
 
@@ -212,8 +214,6 @@ def parse_settings(text: str | None, *, kind: str) -> JobSettings:
 
 
 def validate_settings(raw: object, *, kind: str) -> JobSettings:
-    from scheduler.ncrontab import CronError, cron_validate
-
     if not isinstance(raw, dict):
         raise PackageError(ERR_SETTINGS_OBJECT.format(kind=type(raw).__name__))
     typed = {

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from history.kudu import iso_utc
-from scheduler.clock import (
+from config.clock import (
     ClockError,
     clock_now,
     clock_offset,
     clock_refresh,
     clock_set,
 )
+from core.kudu import iso_utc
 
 
 class Command(BaseCommand):

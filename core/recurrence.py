@@ -1,4 +1,6 @@
-"""Azure Scheduler recurrences (API 2016-03-01): parse, validate, iterate, describe.
+"""Azure Scheduler recurrences (API 2016-03-01): validate and iterate. Their ARM
+JSON is read and written by core/recurrence_json.py, put in words by
+core/recurrence_words.py.
 
 Pure: no Django, no I/O, no clock read; the caller passes the job's creation time
 and ``after``. All datetimes are aware; results are aware UTC. Occurrences come
@@ -63,17 +65,7 @@ WEEK_DAYS = (
     "Sunday",
 )  # index == datetime.weekday()
 
-NOT_AN_OBJECT = "{name} must be a JSON object, got {value}."
-NOT_A_LIST = "{name} must be a list, got {value}."
 NOT_AN_INTEGER = "{name} must be a whole number, got {value}."
-NOT_A_STRING = "{name} must be a string, got {value}."
-NOT_A_DATETIME = (
-    "{name} must be an ISO 8601 date-time such as 2024-01-31T09:00:00Z, got {value}."
-)
-UNKNOWN_PROPERTY = '"{key}" is not a property of {name}; use {known}.'
-FREQUENCY_REQUIRED = (
-    "frequency is required in a recurrence; use Minute, Hour, Day, Week or Month."
-)
 FREQUENCY_UNKNOWN = (
     '"{value}" is not a recurrence frequency; use Minute, Hour, Day, Week or Month.'
 )
@@ -89,9 +81,6 @@ MONTH_DAY_OUT_OF_RANGE = (
     "{value} is not a day of the month; use 1 to 31, or -1 (the last day) to -31."
 )
 WEEK_DAY_UNKNOWN = '"{value}" is not a day of the week; use Monday to Sunday.'
-OCCURRENCE_DAY_REQUIRED = (
-    "day is required in a monthly occurrence; use Monday to Sunday."
-)
 OCCURRENCE_OUT_OF_RANGE = (
     "{value} is not an occurrence in a month; use 1 to 5, or -1 (the last) to -5."
 )
@@ -113,10 +102,7 @@ _MINUTES = tuple(range(60))
 _HOURS = tuple(range(24))
 _MONTH_DAYS = (*range(1, 32), *range(-31, 0))
 _OCCURRENCES = (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)
-_PATH = "properties.recurrence"
-_RECURRENCE_KEYS = ("frequency", "interval", "count", "endTime", "schedule")
-_SCHEDULE_KEYS = ("minutes", "hours", "weekDays", "monthDays", "monthlyOccurrences")
-_OCCURRENCE_KEYS = ("day", "occurrence")
+RECURRENCE_PATH = "properties.recurrence"
 _RRULE_FREQUENCY = {
     "Minute": MINUTELY,
     "Hour": HOURLY,
@@ -196,54 +182,7 @@ class Recurrence:
     schedule: Schedule | None = None
 
 
-# --- JSON ------------------------------------------------------------------------
-
-
-def recurrence_from_json(data: dict[str, Any] | None) -> Recurrence | None:
-    """Parse ARM JSON (``properties.recurrence``) into a validated Recurrence.
-
-    Property names and enum values are matched case-insensitively, as Json.NET
-    does for the real service (which answered ``"frequency": "week"``); the SDK
-    sends ``Occurrence`` with a capital O and the docs write ``occurrence``, so
-    both are read. Unknown properties are errors, so that a typo such as
-    ``weekday`` cannot silently turn a weekly job into a daily one.
-    """
-    if data is None:
-        return None
-    values = _object(data, _PATH, _RECURRENCE_KEYS)
-    frequency = values.get("frequency")
-    if frequency is None:
-        raise RecurrenceError(f"{_PATH}.frequency", FREQUENCY_REQUIRED)
-    interval = values.get("interval")
-    recurrence = Recurrence(
-        frequency=_enum(
-            frequency, f"{_PATH}.frequency", FREQUENCIES, FREQUENCY_UNKNOWN
-        ),
-        interval=1 if interval is None else _integer(interval, f"{_PATH}.interval"),
-        count=_optional_integer(values.get("count"), f"{_PATH}.count"),
-        end_time=_optional_datetime(values.get("endTime"), f"{_PATH}.endTime"),
-        schedule=_schedule_from_json(values.get("schedule")),
-    )
-    validate_recurrence(recurrence, start_time=None)
-    return recurrence
-
-
-def recurrence_to_json(rec: Recurrence | None) -> dict[str, Any] | None:
-    """The ARM JSON of a recurrence, in the spec's property names.
-
-    Monthly occurrences are written ``Occurrence`` (capital O, as in the spec):
-    azure-mgmt-scheduler 7.0.0 reads only that key.
-    """
-    if rec is None:
-        return None
-    data: dict[str, Any] = {"frequency": rec.frequency, "interval": rec.interval}
-    if rec.count is not None:
-        data["count"] = rec.count
-    if rec.end_time is not None:
-        data["endTime"] = format_datetime(rec.end_time)
-    if rec.schedule is not None and not rec.schedule.is_empty():
-        data["schedule"] = _schedule_to_json(rec.schedule)
-    return data
+# --- values shared with recurrence_json and recurrence_words -------------------
 
 
 def format_datetime(value: datetime) -> str:
@@ -251,144 +190,29 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _schedule_from_json(data: Any) -> Schedule | None:
-    path = f"{_PATH}.schedule"
-    if data is None:
-        return None
-    values = _object(data, path, _SCHEDULE_KEYS)
-    schedule = Schedule(
-        minutes=tuple(_integers(values.get("minutes"), f"{path}.minutes")),
-        hours=tuple(_integers(values.get("hours"), f"{path}.hours")),
-        week_days=tuple(
-            _enum(item, item_path, WEEK_DAYS, WEEK_DAY_UNKNOWN)
-            for item, item_path in _items(values.get("weekDays"), f"{path}.weekDays")
-        ),
-        month_days=tuple(_integers(values.get("monthDays"), f"{path}.monthDays")),
-        monthly_occurrences=tuple(
-            _occurrence_from_json(item, item_path)
-            for item, item_path in _items(
-                values.get("monthlyOccurrences"), f"{path}.monthlyOccurrences"
-            )
-        ),
-    )
-    return None if schedule.is_empty() else schedule
-
-
-def _occurrence_from_json(data: Any, path: str) -> MonthlyOccurrence:
-    values = _object(data, path, _OCCURRENCE_KEYS)
-    day = values.get("day")
-    if day is None:
-        raise RecurrenceError(f"{path}.day", OCCURRENCE_DAY_REQUIRED)
-    return MonthlyOccurrence(
-        day=_enum(day, f"{path}.day", WEEK_DAYS, WEEK_DAY_UNKNOWN),
-        occurrence=_optional_integer(values.get("occurrence"), f"{path}.occurrence"),
-    )
-
-
-def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if schedule.minutes:
-        data["minutes"] = list(schedule.minutes)
-    if schedule.hours:
-        data["hours"] = list(schedule.hours)
-    if schedule.week_days:
-        data["weekDays"] = list(schedule.week_days)
-    if schedule.month_days:
-        data["monthDays"] = list(schedule.month_days)
-    if schedule.monthly_occurrences:
-        data["monthlyOccurrences"] = [
-            {"day": item.day}
-            if item.occurrence is None
-            else {"day": item.day, "Occurrence": item.occurrence}
-            for item in schedule.monthly_occurrences
-        ]
-    return data
-
-
-def _object(data: Any, path: str, known: tuple[str, ...]) -> dict[str, Any]:
-    """The properties of a JSON object keyed by their spec names."""
-    if not isinstance(data, dict):
-        raise RecurrenceError(
-            path, NOT_AN_OBJECT.format(name=_leaf(path), value=_show(data))
-        )
-    by_lower = {name.lower(): name for name in known}
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        name = by_lower.get(str(key).lower())
-        if name is None:
-            raise RecurrenceError(
-                f"{path}.{key}",
-                UNKNOWN_PROPERTY.format(
-                    key=key, name=_leaf(path), known=", ".join(known)
-                ),
-            )
-        values[name] = value
-    return values
-
-
-def _items(data: Any, path: str) -> Iterator[tuple[Any, str]]:
-    if data is None:
-        return iter(())
-    if not isinstance(data, list):
-        raise RecurrenceError(
-            path, NOT_A_LIST.format(name=_leaf(path), value=_show(data))
-        )
-    return ((item, f"{path}[{index}]") for index, item in enumerate(data))
-
-
-def _integers(data: Any, path: str) -> Iterator[int]:
-    return (_integer(item, item_path) for item, item_path in _items(data, path))
-
-
-def _integer(value: Any, path: str) -> int:
+def as_integer(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise RecurrenceError(
-            path, NOT_AN_INTEGER.format(name=_leaf(path), value=_show(value))
+            path, NOT_AN_INTEGER.format(name=field_leaf(path), value=json_text(value))
         )
     return value
 
 
-def _optional_integer(value: Any, path: str) -> int | None:
-    return None if value is None else _integer(value, path)
-
-
-def _enum(value: Any, path: str, choices: tuple[str, ...], message: str) -> str:
-    if not isinstance(value, str):
-        raise RecurrenceError(
-            path, NOT_A_STRING.format(name=_leaf(path), value=_show(value))
-        )
-    for choice in choices:
-        if choice.lower() == value.lower():
-            return choice
-    raise RecurrenceError(path, message.format(value=value))
-
-
-def _optional_datetime(value: Any, path: str) -> datetime | None:
-    """ISO 8601 date or date-time; without an offset it is UTC, as Azure assumed."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise RecurrenceError(
-                path, NOT_A_DATETIME.format(name=_leaf(path), value=_show(value))
-            ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
-def _leaf(path: str) -> str:
+def field_leaf(path: str) -> str:
     """``properties.recurrence.schedule.hours[1]`` -> ``hours[1]``."""
     return path.rsplit(".", 1)[-1]
 
 
-def _show(value: Any) -> str:
+def json_text(value: Any) -> str:
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def every_text(frequency: str, interval: int) -> str:
+    unit = frequency.lower()
+    return f"Every {unit}" if interval == 1 else f"Every {interval} {unit}s"
 
 
 # --- validation ------------------------------------------------------------------
@@ -420,7 +244,7 @@ def validate_recurrence(
     if start_time is not None and rec.end_time is not None:
         if rec.end_time < start_time:
             raise RecurrenceError(
-                f"{_PATH}.endTime",
+                f"{RECURRENCE_PATH}.endTime",
                 END_BEFORE_START.format(
                     end=format_datetime(rec.end_time),
                     start=format_datetime(start_time),
@@ -430,10 +254,10 @@ def validate_recurrence(
     anchor = _REFERENCE if first is None else _naive(first).replace(microsecond=0)
     if not _can_fire(rec if first is not None else replace(rec, interval=1), anchor):
         raise RecurrenceError(
-            f"{_PATH}.schedule",
+            f"{RECURRENCE_PATH}.schedule",
             NEVER_FIRES.format(
-                every=_every(rec.frequency, rec.interval).lower(),
-                elements=_join(_schedule_elements(rec.schedule)),
+                every=every_text(rec.frequency, rec.interval).lower(),
+                elements=join_words(_schedule_elements(rec.schedule)),
             ),
         )
     if max_recurrence is not None:
@@ -443,29 +267,33 @@ def validate_recurrence(
 def _validate_values(rec: Recurrence) -> None:
     if rec.frequency not in FREQUENCIES:
         raise RecurrenceError(
-            f"{_PATH}.frequency", FREQUENCY_UNKNOWN.format(value=rec.frequency)
+            f"{RECURRENCE_PATH}.frequency",
+            FREQUENCY_UNKNOWN.format(value=rec.frequency),
         )
-    _integer(rec.interval, f"{_PATH}.interval")
+    as_integer(rec.interval, f"{RECURRENCE_PATH}.interval")
     if rec.count is not None:
-        _integer(rec.count, f"{_PATH}.count")
+        as_integer(rec.count, f"{RECURRENCE_PATH}.count")
     if rec.interval < 1:
         raise RecurrenceError(
-            f"{_PATH}.interval", INTERVAL_TOO_SMALL.format(interval=rec.interval)
+            f"{RECURRENCE_PATH}.interval",
+            INTERVAL_TOO_SMALL.format(interval=rec.interval),
         )
     maximum = MAX_INTERVAL[rec.frequency]
     if rec.interval > maximum:
         raise RecurrenceError(
-            f"{_PATH}.interval",
+            f"{RECURRENCE_PATH}.interval",
             INTERVAL_TOO_LARGE.format(
                 interval=rec.interval, frequency=rec.frequency, maximum=maximum
             ),
         )
     if rec.count is not None and rec.count < 1:
-        raise RecurrenceError(f"{_PATH}.count", COUNT_TOO_SMALL.format(count=rec.count))
+        raise RecurrenceError(
+            f"{RECURRENCE_PATH}.count", COUNT_TOO_SMALL.format(count=rec.count)
+        )
     if rec.end_time is not None:
         _require_aware("end_time", rec.end_time)
     schedule = rec.schedule or Schedule()
-    path = f"{_PATH}.schedule"
+    path = f"{RECURRENCE_PATH}.schedule"
     _check_each(f"{path}.minutes", schedule.minutes, _MINUTES, MINUTE_OUT_OF_RANGE)
     _check_each(f"{path}.hours", schedule.hours, _HOURS, HOUR_OUT_OF_RANGE)
     _check_each(f"{path}.weekDays", schedule.week_days, WEEK_DAYS, WEEK_DAY_UNKNOWN)
@@ -504,7 +332,7 @@ def _validate_elements(rec: Recurrence) -> None:
     ):
         if present and rec.frequency != needed:
             raise RecurrenceError(
-                f"{_PATH}.schedule.{element}",
+                f"{RECURRENCE_PATH}.schedule.{element}",
                 ELEMENT_NEEDS_FREQUENCY.format(
                     element=element, needed=needed, frequency=rec.frequency
                 ),
@@ -538,7 +366,7 @@ def _validate_quota(
     gap = _shortest_gap(rec, anchor)
     if gap is not None and gap < allowed:
         raise RecurrenceQuotaError(
-            _PATH,
+            RECURRENCE_PATH,
             QUOTA_EXCEEDED.format(
                 every=_duration_text(gap), allowed=_duration_text(allowed)
             ),
@@ -555,13 +383,13 @@ def _duration_text(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600)):
         if seconds % size == 0:
-            return _plural(seconds // size, unit)
+            return plural(seconds // size, unit)
     if seconds % 60 == 0:
-        return _plural(seconds // 60, "minute")
-    return _plural(seconds, "second")
+        return plural(seconds // 60, "minute")
+    return plural(seconds, "second")
 
 
-def _plural(number: int, unit: str) -> str:
+def plural(number: int, unit: str) -> str:
     return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
 
 
@@ -804,112 +632,7 @@ def _require_aware(name: str, value: datetime) -> None:
         raise ValueError(f"{name} must be an aware datetime (UTC), got {value!r}.")
 
 
-# --- description -----------------------------------------------------------------
-
-_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
-
-
-def describe_recurrence(rec: Recurrence | None, start_time: datetime | None) -> str:
-    """Plain English, e.g. ``Every 2 weeks on Monday and Friday at 09:00, 17:00 UTC,
-    10 times``. Times come from the start time where the schedule leaves them out.
-    """
-    if rec is None:
-        if start_time is None:
-            return "Once, immediately"
-        return f"Once at {format_datetime(start_time)}"
-    schedule = rec.schedule or Schedule()
-    text = _every(rec.frequency, rec.interval)
-    if schedule.week_days:
-        ordered = sorted(set(schedule.week_days), key=WEEK_DAYS.index)
-        text += " on " + _join(ordered)
-    if schedule.month_days:
-        text += " on " + _join(_month_day_text(day) for day in _sorted_days(schedule))
-        text += " of the month"
-    if schedule.monthly_occurrences:
-        text += " on " + _join(
-            _occurrence_text(i) for i in schedule.monthly_occurrences
-        )
-        text += " of the month"
-    times = _times_text(rec, schedule, start_time)
-    if times:
-        text += " " + times
-    return text + _end_text(rec)
-
-
-def _every(frequency: str, interval: int) -> str:
-    unit = frequency.lower()
-    return f"Every {unit}" if interval == 1 else f"Every {interval} {unit}s"
-
-
-def _sorted_days(schedule: Schedule) -> list[int]:
-    return sorted(set(schedule.month_days), key=lambda day: (day < 0, day))
-
-
-def _month_day_text(day: int) -> str:
-    if day > 0:
-        return f"day {day}"
-    if day == -1:
-        return "the last day"
-    return f"the {_ordinal_number(-day)}-last day"
-
-
-def _occurrence_text(item: MonthlyOccurrence) -> str:
-    if item.occurrence is None:
-        return f"every {item.day}"
-    if item.occurrence > 0:
-        return f"the {_ORDINALS[item.occurrence]} {item.day}"
-    if item.occurrence == -1:
-        return f"the last {item.day}"
-    return f"the {_ORDINALS[-item.occurrence]}-last {item.day}"
-
-
-def _ordinal_number(number: int) -> str:
-    if 10 <= number % 100 <= 20:
-        return f"{number}th"
-    return f"{number}{({1: 'st', 2: 'nd', 3: 'rd'}).get(number % 10, 'th')}"
-
-
-def _times_text(
-    rec: Recurrence, schedule: Schedule, start_time: datetime | None
-) -> str:
-    minutes = sorted(set(schedule.minutes))
-    hours = sorted(set(schedule.hours))
-    if rec.frequency in ("Minute", "Hour"):
-        parts = []
-        if minutes:
-            parts.append("at minute " + _join(str(m) for m in minutes))
-        if hours:
-            parts.append("in hour " + _join(str(h) for h in hours) + " UTC")
-        return " ".join(parts)
-    start = None if start_time is None else start_time.astimezone(UTC)
-    if minutes and not hours:
-        return "at minute " + _join(str(m) for m in minutes) + " of every hour"
-    if not hours:
-        if start is None:
-            return "at the time of the first run"
-        hours = [start.hour]
-    if not minutes:
-        if start is None:
-            return "in hour " + _join(str(h) for h in hours) + " UTC"
-        minutes = [start.minute]
-    return (
-        "at " + ", ".join(f"{h:02d}:{m:02d}" for h in hours for m in minutes) + " UTC"
-    )
-
-
-def _end_text(rec: Recurrence) -> str:
-    count = None if rec.count is None else _plural(rec.count, "time")
-    end = None if rec.end_time is None else format_datetime(rec.end_time)
-    if count and end:
-        return f", {count} or until {end}, whichever comes first"
-    if count:
-        return f", {count}"
-    if end:
-        return f", until {end}"
-    return ""
-
-
-def _join(words: Iterable[str]) -> str:
+def join_words(words: Iterable[str]) -> str:
     words = list(words)
     if len(words) <= 1:
         return "".join(words)

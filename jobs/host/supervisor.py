@@ -37,39 +37,29 @@ import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.db.models.functions import Now
 
-from history.kudu import log_line
-from jobs import continuous as core
-from jobs.models import (
-    ContinuousStatus,
-    Instance,
-    InstanceStatus,
-    SingletonLease,
-    WebJob,
+from config.clock import clock_offset, clock_refresh
+from core import continuous as core
+from core.kudu import log_line
+from core.runtimes import resolve_runtime
+from jobs.environment import job_environment
+from jobs.host.children import Child, Spec
+from jobs.host.leases import (
+    lease_release,
+    lease_take,
+    leases_release_all,
+    leases_renew,
 )
-from jobs.packaging import JobSettings
-from jobs.processes import (
-    SignalWake,
-    alive,
-    cmdline,
-    die_with,
-    environ_has,
-    environ_search,
-    group_members,
-    pdeathsig_wrapper,
-    signal_quietly,
-)
-from jobs.runner import PRIVATE_ENV
-from jobs.runtimes import resolve_runtime
-from scheduler.clock import clock_offset, clock_refresh
+from jobs.host.leftovers import MARKER, host_check_alone, leftovers_end
+from jobs.host.logs import append_log, logs_flush
+from jobs.host.statuses import statuses_write
+from jobs.models import ContinuousStatus, Instance, WebJob
+from jobs.processes import SignalWake, die_with, pdeathsig_wrapper, signal_quietly
 
 log = logging.getLogger("jobs.host")
 
@@ -82,83 +72,6 @@ POLL_SECONDS = 0.2
 FULL_RECONCILE_SECONDS = 5.0
 MAX_SLEEP = 1.0
 READ_BYTES = 65536
-ERR_HOST_RUNNING = (
-    "Another host is already running for instance {instance} ({where}); one "
-    "instance has one host. Stop it first, or give this one another "
-    "WEBSITE_INSTANCE_ID."
-)
-
-
-class HostConflict(RuntimeError):
-    """Another live host serves this instance id."""
-
-
-def append_log(path: Path, data: bytes, *, limit: int, prev_name: str) -> bool:
-    """Append to a log, first renaming it to prev_name once it passed `limit`.
-
-    Kudu's rule for job_log.txt (1 MiB, then job_prev_log.txt; two files at most).
-    The file is opened per batch rather than kept open, so a rename by another
-    instance sharing the folder is seen at once. Returns False when the job's
-    data folder is gone (the job was deleted): nothing is written, nothing made.
-    """
-    try:
-        if path.stat().st_size > limit:
-            os.replace(path, path.with_name(prev_name))
-    except FileNotFoundError:
-        pass
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    except FileNotFoundError:
-        return False
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    return True
-
-
-@dataclass
-class Spec:
-    """What the database says about one continuous job."""
-
-    pk: int
-    name: str
-    revision: int
-    is_stopped: bool
-    settings: dict
-    run_command: str
-    script_host: str
-    extension: str
-    error: str
-
-    @property
-    def job_settings(self) -> JobSettings:
-        return JobSettings(self.settings or {})
-
-
-@dataclass
-class Child:
-    """One continuous job on this instance: its state and its current process."""
-
-    spec: Spec
-    state: str = ""  # "" until the first status is set
-    proc: subprocess.Popen | None = None
-    pipes: dict = field(default_factory=dict)  # pipe -> "INFO" | "ERR"
-    partial: dict = field(default_factory=lambda: {"INFO": b"", "ERR": b""})
-    launched_at: float = 0.0
-    restart_at: float = 0.0
-    kill_at: float | None = None
-    killed: bool = False
-    wait_time: int = 5
-    after: str = "stopped"  # after a stop: stopped | restart | remove | inactive
-    shutdown_file: Path | None = None
-    work_root: Path | None = None
-    in_place: bool = False
-    lines: int = 0  # output lines of this launch written to job_log.txt
-    job_log: list = field(default_factory=list)
-    out_log: list = field(default_factory=list)
-    holds_lease: bool = False
-    lease_retry_at: float = 0.0
 
 
 class Host:
@@ -207,7 +120,7 @@ class Host:
     def start(self) -> None:
         """Register the instance and end leftovers of a previous host of it."""
         self._refresh_clock()
-        self._check_no_other_host()
+        host_check_alone(instance_id=self.instance_id, lease_time=self.lease_time)
         Instance.objects.update_or_create(
             instance_id=self.instance_id,
             defaults={
@@ -217,73 +130,17 @@ class Host:
                 "heartbeat_at": Now(),
             },
         )
-        self._end_leftovers()
-
-    def _check_no_other_host(self) -> None:
-        """A second host for one instance would start a second copy of each job.
-
-        A fresh heartbeat from another machine, or a live `runhost` process with
-        the recorded pid on this machine, means another host is up. A recorded
-        pid that is dead (kill -9) or now belongs to something else is not.
-        """
-        row = (
-            Instance.objects.filter(
-                instance_id=self.instance_id,
-                heartbeat_at__gte=Now() - timedelta(seconds=self.lease_time),
+        for job, pgid, count in leftovers_end(
+            instance_id=self.instance_id, root=self.root
+        ):
+            self._append(
+                job.data_dir / "job_log.txt",
+                self._line(
+                    core.MSG_LEFTOVERS.format(count=count, pgid=pgid), level="WARN"
+                ),
+                limit=core.JOB_LOG_BYTES,
+                prev="job_prev_log.txt",
             )
-            .values("hostname", "pid")
-            .first()
-        )
-        if row is None or row["pid"] == os.getpid():
-            return
-        if row["hostname"] != socket.gethostname():
-            where = f"on {row['hostname']}"
-        elif row["pid"] and alive(row["pid"]) and "runhost" in cmdline(row["pid"]):
-            where = f"pid {row['pid']}"
-        else:
-            return
-        raise HostConflict(
-            ERR_HOST_RUNNING.format(instance=self.instance_id, where=where)
-        )
-
-    def _end_leftovers(self) -> None:
-        """Kill what a crashed host of this instance left.
-
-        1. The recorded groups: only processes of the group whose environment
-           carries the job's marker, this instance's id and this WEBJOBS_ROOT
-           are killed, never a process that merely reuses a recorded pid.
-        2. A sweep for the same environment entries with any job's marker, for
-           a job launched in the instant before the crash, before its row was
-           written.
-        """
-        mine = (f"WEBSITE_INSTANCE_ID={self.instance_id}", f"WEBJOBS_ROOT={self.root}")
-        rows = InstanceStatus.objects.filter(
-            instance_id=self.instance_id, pid__isnull=False
-        ).select_related("job")
-        ended = {os.getpid()}
-        for row in rows:
-            marker = f"WEBSITE_ALWAYS_ON_JOB_RUNNING_{row.job.name}=true"
-            victims = [
-                pid for pid in group_members(row.pid) if environ_has(pid, marker, *mine)
-            ]
-            for pid in victims:
-                signal_quietly(pid, signal.SIGKILL)
-            ended.update(victims)
-            if victims:
-                self._append(
-                    row.job.data_dir / "job_log.txt",
-                    self._line(
-                        core.MSG_LEFTOVERS.format(count=len(victims), pgid=row.pid),
-                        level="WARN",
-                    ),
-                    limit=core.JOB_LOG_BYTES,
-                    prev="job_prev_log.txt",
-                )
-            InstanceStatus.objects.filter(pk=row.pk).update(pid=None)
-        for pid in environ_search("WEBSITE_ALWAYS_ON_JOB_RUNNING_", *mine):
-            if pid not in ended:
-                log.warning("ending unrecorded leftover job process %d", pid)
-                signal_quietly(pid, signal.SIGKILL)
 
     def step(self) -> bool:
         """One pass of every step; True when there was work (call again now)."""
@@ -322,9 +179,7 @@ class Host:
         self._flush_logs()
         try:
             self._flush_statuses()
-            SingletonLease.objects.filter(holder=self.instance_id).update(
-                holder="", expires_at=None
-            )
+            leases_release_all(holder=self.instance_id)
             Instance.objects.filter(instance_id=self.instance_id).delete()
         except Exception:  # the database is gone: the lease lapses on its own
             log.exception("could not record the host's shutdown")
@@ -353,11 +208,9 @@ class Host:
             )
         held = {pk for pk, c in self.children.items() if c.holds_lease}
         if held:
-            leases = SingletonLease.objects.filter(
-                job_id__in=held, holder=self.instance_id
+            still = leases_renew(
+                job_pks=held, holder=self.instance_id, lease_time=self.lease_time
             )
-            leases.update(expires_at=self._lease_expiry())
-            still = set(leases.values_list("job_id", flat=True))
             for pk in held - still:
                 self._lease_lost(self.children[pk])
         self.lease_ok_until = mono + self.lease_time * 0.8
@@ -538,7 +391,12 @@ class Host:
             if mono < child.lease_retry_at:
                 return False
             child.lease_retry_at = mono + self.heartbeat_every
-            if not self._lease_take(child):
+            taken = lease_take(
+                job_pk=child.spec.pk,
+                holder=self.instance_id,
+                lease_time=self.lease_time,
+            )
+            if not taken:
                 if child.state != S.INACTIVE_INSTANCE:
                     self._set_status(child, S.INACTIVE_INSTANCE)
                 return False
@@ -600,29 +458,25 @@ class Host:
         child.shutdown_file.parent.mkdir(parents=True, exist_ok=True)
 
     def _env(self, child: Child) -> dict[str, str]:
-        """Kudu's environment of a continuous job: app settings, then WEBJOBS_*."""
-        spec = child.spec
-        env = {k: v for k, v in os.environ.items() if k not in PRIVATE_ENV}
-        env.update(
-            {
-                "WEBJOBS_NAME": spec.name,
-                "WEBJOBS_TYPE": "continuous",
-                "WEBJOBS_PATH": str(child.work_root),
-                "WEBJOBS_DATA_PATH": str(self._data_dir(spec.name)),
+        """Kudu's environment of a continuous job."""
+        name = child.spec.name
+        return job_environment(
+            name=name,
+            kind="continuous",
+            work_root=child.work_root,
+            data_dir=self._data_dir(name),
+            shutdown_file=child.shutdown_file,
+            instance_id=self.instance_id,
+            extra={
                 "WEBJOBS_RUN_ID": "",
                 "WEBJOBS_COMMAND_ARGUMENTS": "",
-                "WEBJOBS_SHUTDOWN_FILE": str(child.shutdown_file),
                 "WEBJOBS_PORT": str(_free_port()),
                 # The marker Kudu kills by; here it also proves a leftover is ours.
-                f"WEBSITE_ALWAYS_ON_JOB_RUNNING_{spec.name}": "true",
-                "WEBROOT_PATH": str(self.root / "site" / "wwwroot"),
-                "WEBSITE_INSTANCE_ID": self.instance_id,
-                # Resolved, so a later host finds its leftovers by it (above).
+                f"{MARKER}{name}": "true",
+                # Resolved, so a later host finds its leftovers by it.
                 "WEBJOBS_ROOT": str(self.root),
-                "PYTHONUNBUFFERED": "1",
-            }
+            },
         )
-        return env
 
     def _exited(self, child: Child) -> None:
         """The process ended: record it, then restart, stop or hand over."""
@@ -729,40 +583,12 @@ class Host:
 
     # --- singleton lease ----------------------------------------------------------
 
-    def _lease_expiry(self):
-        return Now() + timedelta(seconds=self.lease_time)
-
-    def _lease_take(self, child: Child) -> bool:
-        """Take or renew the job's lease: a conditional UPDATE, one winner.
-
-        The row is created free on first use; then the UPDATE succeeds only if
-        the lease is free, already ours, or expired (database time).
-        """
-        pk = child.spec.pk
-        try:
-            with transaction.atomic():
-                SingletonLease.objects.get_or_create(job_id=pk)
-        except IntegrityError:  # the job was just deleted
-            return False
-        return bool(
-            SingletonLease.objects.filter(job_id=pk)
-            .filter(
-                Q(holder=self.instance_id)
-                | Q(holder="")
-                | Q(expires_at__isnull=True)
-                | Q(expires_at__lt=Now())
-            )
-            .update(holder=self.instance_id, expires_at=self._lease_expiry())
-        )
-
     def _release(self, child: Child) -> None:
         if not child.holds_lease:
             return
         child.holds_lease = False
         try:
-            SingletonLease.objects.filter(
-                job_id=child.spec.pk, holder=self.instance_id
-            ).update(holder="", expires_at=None)
+            lease_release(job_pk=child.spec.pk, holder=self.instance_id)
         except Exception:  # unreachable database: the lease lapses on its own
             log.exception("could not release the lease of %s", child.spec.name)
 
@@ -784,43 +610,13 @@ class Host:
         self._log(child, core.MSG_STATUS.format(status=status))
 
     def _flush_statuses(self) -> None:
-        """Write changed statuses as rows, in one transaction (a burst of starts
-        is one commit); on a database error they stay dirty for the next step.
-
-        Foreign keys are checked at commit, so a row for a job deleted meanwhile
-        fails the whole batch: then each row is written on its own, and the
-        deleted job's is dropped.
-        """
+        """Write changed statuses as rows; on a database error they stay dirty
+        for the next step."""
         if not self.dirty:
             return
         children = [self.children[pk] for pk in sorted(self.dirty & set(self.children))]
-        try:
-            with transaction.atomic():
-                for child in children:
-                    self._write_status(child)
-        except IntegrityError:
-            for child in children:
-                try:
-                    with transaction.atomic():
-                        self._write_status(child)
-                except IntegrityError:
-                    pass  # the job was deleted meanwhile
+        statuses_write(children, instance_id=self.instance_id, now=self.now())
         self.dirty.clear()
-
-    def _write_status(self, child: Child) -> None:
-        values = {
-            "status": child.state,
-            "pid": child.proc.pid if child.proc is not None else None,
-            "revision": child.spec.revision,
-            "updated_at": self.now(),
-        }
-        rows = InstanceStatus.objects.filter(
-            job_id=child.spec.pk, instance_id=self.instance_id
-        )
-        if not rows.update(**values):
-            InstanceStatus.objects.create(
-                job_id=child.spec.pk, instance_id=self.instance_id, **values
-            )
 
     def _log(self, child: Child, message: str, level: str = "INFO") -> None:
         self.unflushed.add(child.spec.pk)
@@ -834,25 +630,8 @@ class Host:
     def _flush_logs(self) -> None:
         while self.unflushed:
             child = self.children.get(self.unflushed.pop())
-            if child is None:
-                continue
-            folder = self._data_dir(child.spec.name)
-            if child.job_log:
-                self._append(
-                    folder / "job_log.txt",
-                    b"".join(child.job_log),
-                    limit=core.JOB_LOG_BYTES,
-                    prev="job_prev_log.txt",
-                )
-                child.job_log = []
-            if child.out_log:
-                self._append(
-                    folder / "output_log.txt",
-                    b"".join(child.out_log),
-                    limit=settings.WEBJOBS_MAX_LOG_BYTES,
-                    prev="output_prev_log.txt",
-                )
-                child.out_log = []
+            if child is not None:
+                logs_flush(child, self._data_dir(child.spec.name))
 
     def _append(self, path: Path, data: bytes, *, limit: int, prev: str) -> None:
         try:

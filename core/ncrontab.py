@@ -162,6 +162,14 @@ def cron_words(expr: str) -> str:
     return words.replace(", or on ", ", and only on ")
 
 
+def cron_words_or_text(expr: str) -> str:
+    """``cron_words``, or the expression itself when it cannot be read."""
+    try:
+        return cron_words(expr)
+    except CronError:
+        return expr
+
+
 # English and 24-hour times whatever the machine's locale.
 _WORDS = Options(locale_code="en_US", use_24hour_time_format=True)
 

@@ -1,0 +1,8 @@
+"""The continuous-jobs host of one instance (`manage.py runhost`).
+
+- supervisor.py: the loop: desired state, launches, exits, restarts, stops;
+- children.py: what the host knows of each job (its spec and its process);
+- leases.py: the singleton lease of an `is_singleton` job;
+- leftovers.py: one host per instance, and what a crashed host left running;
+- logs.py: job_log.txt and output_log.txt, appended and rotated as Kudu does.
+"""
