@@ -374,6 +374,11 @@ class Monitor:
                 self._kill_group()
         code = self.proc.wait()
         self._kill_group()  # leftovers of the group do not outlive the run
+        if verdict is None and self.stop_requested and code != 0:
+            # A shutdown signals the job and its monitor together (runinstance
+            # ends what is left of its tree at once): the job may die of it,
+            # closing its pipes, before the loop looks at the stop flag.
+            verdict = ("Aborted", SHUTDOWN_MESSAGE)
         if verdict is not None:
             return verdict[0], verdict[1], code
         if code == 0:
