@@ -18,6 +18,8 @@ class EmulatorClock(models.Model):
     class Meta:
         db_table = "scheduler_emulatorclock"
         verbose_name = "emulator clock"
+        # Reading the clock needs only a login; moving it changes what fires.
+        permissions = [("move_emulatorclock", "Can move the emulator clock")]
 
     def __str__(self) -> str:
         return f"clock offset {self.offset_seconds:+.3f}s"

@@ -137,7 +137,9 @@ REST_FRAMEWORK = {
         "jobs.tokens.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every view declares what each method needs (Django model permissions);
+    # a method it says nothing about is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["config.permissions.ApiPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +19,17 @@ def clock_json() -> dict:
 
 
 class ClockView(APIView):
+    # Reading the time needs a login; moving it changes what fires for everyone.
+    permissions_required = {"GET": (), "PUT": ("config.move_emulatorclock",)}
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.PermissionDenied):
+            return Response(
+                {"error": {"code": "AuthorizationFailed", "message": str(exc.detail)}},
+                status=403,
+            )
+        return super().handle_exception(exc)
+
     def get(self, request):
         return Response(clock_json())
 

@@ -250,27 +250,35 @@ class WebJobAdmin(admin.ModelAdmin):
             )
         )
 
+    def has_run_permission(self, request, obj=None) -> bool:
+        """Running code is its own permission (config/permissions.py)."""
+        return request.user.has_perm("jobs.run_webjob")
+
     def get_list_display(self, request):
         """Row actions, as far as the user's permissions go."""
-        can_change = self.has_change_permission(request)
-        can_delete = self.has_delete_permission(request)
-        if not (can_change or can_delete):
+        can = {
+            "run": self.has_run_permission(request),
+            "change": self.has_change_permission(request),
+            "delete": self.has_delete_permission(request),
+        }
+        if not any(can.values()):
             return self.list_display
 
         @admin.display(description="Actions")
         def row_actions(obj: WebJob) -> str:
-            return self._row_actions(obj, can_change=can_change, can_delete=can_delete)
+            return self._row_actions(obj, can)
 
         return [*self.list_display, row_actions]
 
-    def _row_actions(self, obj: WebJob, *, can_change: bool, can_delete: bool) -> str:
+    def _row_actions(self, obj: WebJob, can: dict[str, bool]) -> str:
         # The buttons sit inside the changelist's form: `formaction` posts it (and
         # its CSRF token) to the job's own Start / Stop view instead.
         buttons = []
-        if can_change and obj.kind == WebJob.Kind.TRIGGERED:
-            url = reverse("admin:jobs_webjob_run", args=[obj.pk])
-            buttons.append(format_html('<a href="{}">Run…</a>', url))
-        elif can_change:
+        if obj.kind == WebJob.Kind.TRIGGERED:
+            if can["run"]:
+                url = reverse("admin:jobs_webjob_run", args=[obj.pk])
+                buttons.append(format_html('<a href="{}">Run…</a>', url))
+        elif can["change"]:
             verb = "start" if obj.is_stopped else "stop"
             url = reverse(f"admin:jobs_webjob_{verb}", args=[obj.pk]) + "?next=list"
             buttons.append(
@@ -281,7 +289,7 @@ class WebJobAdmin(admin.ModelAdmin):
                     verb.capitalize(),
                 )
             )
-        if can_delete:
+        if can["delete"]:
             url = reverse("admin:jobs_webjob_delete", args=[obj.pk])
             buttons.append(
                 format_html('<a class="portal-danger" href="{}">Delete…</a>', url)
@@ -330,7 +338,7 @@ class WebJobAdmin(admin.ModelAdmin):
         job = self.get_object(request, object_id)
         if job is None or job.kind != WebJob.Kind.TRIGGERED:
             raise Http404("No triggered WebJob with that id.")
-        if not self.has_change_permission(request, job):
+        if not self.has_run_permission(request, job):
             raise PermissionDenied
         form = RunForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -364,11 +372,13 @@ class WebJobAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _tools(self, request, obj: WebJob) -> list[Tool]:
-        if not self.has_change_permission(request, obj):
-            return []
         if obj.kind == WebJob.Kind.TRIGGERED:
+            if not self.has_run_permission(request, obj):
+                return []
             url = reverse("admin:jobs_webjob_run", args=[obj.pk])
             return [Tool("Run…", url, post=False)]
+        if not self.has_change_permission(request, obj):
+            return []
         verb = "start" if obj.is_stopped else "stop"
         url = reverse(f"admin:jobs_webjob_{verb}", args=[obj.pk])
         return [Tool(verb.capitalize(), url)]
@@ -526,7 +536,7 @@ class WebJobAdmin(admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description="Run selected WebJobs", permissions=["change"])
+    @admin.action(description="Run selected WebJobs", permissions=["run"])
     def run_selected(self, request, queryset) -> None:
         for job in queryset:
             try:

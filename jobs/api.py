@@ -10,6 +10,7 @@ import json
 import re
 
 from django.http import FileResponse, HttpResponse
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -64,10 +65,26 @@ def parse_disposition(header: str) -> str | None:
     return (match.group(2) if match.group(2) is not None else match.group(1)).strip()
 
 
+VIEW = ("jobs.view_webjob",)
+CHANGE = ("jobs.change_webjob",)
+
+
 class KuduView(APIView):
+    """A Kudu route. What each method needs: ``permissions_required``
+    (config/permissions.py); reading is `view` unless a view says more."""
+
     kind = TRIGGERED
+    permissions_required = {"GET": VIEW}
 
     def handle_exception(self, exc):
+        if isinstance(
+            exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+        ):
+            response = text(str(exc.detail), 401)
+            response["WWW-Authenticate"] = self.get_authenticate_header(self.request)
+            return response
+        if isinstance(exc, exceptions.PermissionDenied):
+            return text(str(exc.detail), 403)  # Kudu's errors are plain text
         if isinstance(exc, JobNotFound):
             return text(str(exc), 404)
         if isinstance(exc, UploadTooLarge):
@@ -105,6 +122,17 @@ class TriggeredList(KuduView):
 
 
 class TriggeredDetail(KuduView):
+    def required_permissions(self, request) -> tuple[str, ...]:
+        """A PUT deploys: *add* for a new job, *change* over an existing one."""
+        if request.method == "PUT":
+            exists = WebJob.objects.filter(
+                kind=self.kind, name=self.kwargs["name"]
+            ).exists()
+            return CHANGE if exists else ("jobs.add_webjob",)
+        if request.method == "DELETE":
+            return ("jobs.delete_webjob",)
+        return VIEW
+
     def render(self, request, job: WebJob) -> Response:
         return Response(
             selectors.job_json(
@@ -141,6 +169,8 @@ class TriggeredDetail(KuduView):
 
 
 class TriggeredRun(KuduView):
+    permissions_required = {"POST": ("jobs.run_webjob",)}
+
     def post(self, request, name: str):
         job = webjob_get(name=name, kind=self.kind)
         arguments = request.query_params.get("arguments", "")
@@ -175,6 +205,8 @@ class TriggeredRunDetail(KuduView):
 
 
 class JobSettingsView(KuduView):
+    permissions_required = {"GET": VIEW, "PUT": CHANGE}
+
     def get(self, request, name: str):
         job = WebJob.objects.filter(kind=self.kind, name=name).first()
         return Response(job.settings if job else {})  # Kudu: {} even when unknown
@@ -230,6 +262,7 @@ class ContinuousStart(KuduView):
     """POST .../start: 200, empty body; a triggered or unknown job is 404 (Kudu)."""
 
     kind = CONTINUOUS
+    permissions_required = {"POST": CHANGE}
 
     def post(self, request, name: str):
         webjob_start(job=webjob_get(name=name, kind=self.kind))
@@ -238,6 +271,7 @@ class ContinuousStart(KuduView):
 
 class ContinuousStop(KuduView):
     kind = CONTINUOUS
+    permissions_required = {"POST": CHANGE}
 
     def post(self, request, name: str):
         webjob_stop(job=webjob_get(name=name, kind=self.kind))

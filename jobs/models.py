@@ -33,6 +33,8 @@ class WebJob(models.Model):
 
     class Meta:
         verbose_name = "WebJob"
+        # Running code is not the same as reading it, nor as changing it.
+        permissions = [("run_webjob", "Can run a WebJob")]
         constraints = [
             models.UniqueConstraint(fields=["kind", "name"], name="webjob_kind_name")
         ]

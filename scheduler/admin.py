@@ -222,8 +222,12 @@ class JobAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def has_state_permission(self, request, obj=None) -> bool:
-        """Run now / Enable / Disable: the change permission, timers included."""
+        """Enable / Disable: the change permission, timers included."""
         return super().has_change_permission(request, obj)
+
+    def has_run_permission(self, request, obj=None) -> bool:
+        """Run now executes the action: the run permission (config/permissions.py)."""
+        return request.user.has_perm("scheduler.run_job")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -250,14 +254,14 @@ class JobAdmin(admin.ModelAdmin):
         return ["action_json", "recurrence_json"]
 
     def get_urls(self):
-        def view(perform):
+        def view(perform, permission="state"):
             def handler(request, object_id):
                 return object_action(
                     self,
                     request,
                     object_id,
                     lambda job: perform(request, job),
-                    permission="state",
+                    permission=permission,
                 )
 
             return self.admin_site.admin_view(handler)
@@ -265,7 +269,7 @@ class JobAdmin(admin.ModelAdmin):
         return [
             path(
                 "<path:object_id>/run-now/",
-                view(self._run_now),
+                view(self._run_now, permission="run"),
                 name="scheduler_job_run_now",
             ),
             path(
@@ -288,9 +292,12 @@ class JobAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _tools(self, request, obj: Job) -> list[Tool]:
+        tools = []
+        if self.has_run_permission(request, obj):
+            url = reverse("admin:scheduler_job_run_now", args=[obj.pk])
+            tools.append(Tool("Run now", url))
         if not self.has_state_permission(request, obj):
-            return []
-        tools = [Tool("Run now", reverse("admin:scheduler_job_run_now", args=[obj.pk]))]
+            return tools
         if obj.state == JobState.ENABLED:
             tools.append(
                 Tool("Disable", reverse("admin:scheduler_job_disable", args=[obj.pk]))
@@ -382,7 +389,7 @@ class JobAdmin(admin.ModelAdmin):
             '<a href="{}?job__id__exact={}">{} entries</a>', url, obj.pk, count
         )
 
-    @admin.action(description="Run now", permissions=["state"])
+    @admin.action(description="Run now", permissions=["run"])
     def run_now(self, request, queryset) -> None:
         for job in queryset.select_related("collection"):
             job_run_now(job=job)

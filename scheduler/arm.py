@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.permissions import Forbidden, permission_words
 from core.definitions import format_duration, parse_duration, redact
 from core.kudu import iso_utc
 from core.recurrence import RecurrenceError, RecurrenceQuotaError
@@ -82,7 +83,48 @@ def arm_error(status: int, code: str, message: str) -> Response:
     return Response({"error": {"code": code, "message": message}}, status=status)
 
 
+ERR_AUTHORIZATION = (
+    "The client '{user}' does not have authorization to perform action "
+    "'{action}' over scope '{scope}' or the scope is invalid: it needs the "
+    "permission {needed}."
+)
+# ARM's operation names, for the AuthorizationFailed message.
+_ACTIONS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
 class ArmView(APIView):
+    """An ARM route. ``resource`` names the model whose permissions guard it
+    (config/permissions.py): GET view, PUT add or change (by whether the
+    resource exists), PATCH change, DELETE delete, POST ``post_permission``."""
+
+    resource = ""  # "jobcollection" or "job"
+    arm_type = "Microsoft.Scheduler/jobCollections"
+    post_permission = "change"
+
+    def required_permissions(self, request) -> tuple[str, ...]:
+        method = request.method if request.method not in ("HEAD", "OPTIONS") else "GET"
+        verb = {
+            "GET": "view",
+            "PATCH": "change",
+            "DELETE": "delete",
+            "POST": self.post_permission,
+        }.get(method)
+        if method == "PUT":
+            verb = "change" if self.exists() else "add"
+        if verb is None:
+            return ("(no such method)",)
+        return (f"scheduler.{verb}_{self.resource}",)
+
+    def exists(self) -> bool:
+        """Whether a PUT replaces (change) or creates (add)."""
+        return False
+
+    def arm_action(self, request) -> str:
+        if request.method == "POST":  # enable, disable, run: the path's last part
+            verb = request.path.rstrip("/").rsplit("/", 1)[-1]
+            return f"{self.arm_type}/{verb}/action"
+        return f"{self.arm_type}/{_ACTIONS.get(request.method, 'read')}"
+
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         version = request.query_params.get("api-version")
@@ -102,6 +144,14 @@ class ArmView(APIView):
             if header:
                 response["WWW-Authenticate"] = header
             return response
+        if isinstance(exc, Forbidden):
+            message = ERR_AUTHORIZATION.format(
+                user=exc.user_name,
+                action=self.arm_action(self.request),
+                scope=self.request.path,
+                needed=permission_words(exc.missing),
+            )
+            return arm_error(403, "AuthorizationFailed", message)
         if isinstance(exc, ArmError):
             return arm_error(exc.status, exc.code, exc.message)
         if isinstance(exc, RecurrenceQuotaError):
@@ -253,6 +303,9 @@ def parse_filter(request, field: str, choices) -> str | None:
 class ArmNotFound(ArmView):
     """Any other path under /subscriptions/: ARM's 404 body, not an HTML page."""
 
+    def required_permissions(self, request) -> tuple[str, ...]:
+        return ()  # nothing is there to guard: a login sees the 404
+
     def missing(self, request, *args, **kwargs):
         raise NotFound(f"No resource at {request.path}.")
 
@@ -263,18 +316,30 @@ class ArmNotFound(ArmView):
 
 
 class CollectionsBySubscription(ArmView):
+    resource = "jobcollection"
+
     def get(self, request, sub: str):
         items = JobCollection.objects.filter(subscription_id=sub).order_by("name")
         return page(request, items, collection_json)
 
 
 class CollectionsByGroup(ArmView):
+    resource = "jobcollection"
+
     def get(self, request, sub: str, rg: str):
         items = JobCollection.objects.filter(subscription_id=sub, resource_group=rg)
         return page(request, items.order_by("name"), collection_json)
 
 
 class CollectionDetail(ArmView):
+    resource = "jobcollection"
+
+    def exists(self) -> bool:
+        kw = self.kwargs
+        return JobCollection.objects.filter(
+            subscription_id=kw["sub"], resource_group=kw["rg"], name=kw["jc"]
+        ).exists()
+
     def get(self, request, sub: str, rg: str, jc: str):
         return Response(
             collection_json(
@@ -306,6 +371,7 @@ class CollectionDetail(ArmView):
 
 
 class CollectionState_(ArmView):
+    resource = "jobcollection"
     state = CollectionState.ENABLED
 
     def post(self, request, sub: str, rg: str, jc: str):
@@ -323,6 +389,9 @@ class CollectionDisable(CollectionState_):
 
 
 class JobList(ArmView):
+    resource = "job"
+    arm_type = "Microsoft.Scheduler/jobCollections/jobs"
+
     def get(self, request, sub: str, rg: str, jc: str):
         collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
         jobs = collection.jobs.select_related("collection").order_by("name")
@@ -333,6 +402,18 @@ class JobList(ArmView):
 
 
 class JobDetail(ArmView):
+    resource = "job"
+    arm_type = "Microsoft.Scheduler/jobCollections/jobs"
+
+    def exists(self) -> bool:
+        kw = self.kwargs
+        return Job.objects.filter(
+            collection__subscription_id=kw["sub"],
+            collection__resource_group=kw["rg"],
+            collection__name=kw["jc"],
+            name=kw["job"],
+        ).exists()
+
     def job_body(self, request) -> dict:
         size = len(request._request.body.decode("utf-8", "replace"))
         if size > MAX_JOB_CHARS:
@@ -367,6 +448,10 @@ class JobDetail(ArmView):
 
 
 class JobRun(ArmView):
+    resource = "job"
+    arm_type = "Microsoft.Scheduler/jobCollections/jobs"
+    post_permission = "run"
+
     def post(self, request, sub: str, rg: str, jc: str, job: str):
         collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
         job_run_now(job=job_get(collection=collection, name=job))
@@ -374,6 +459,9 @@ class JobRun(ArmView):
 
 
 class JobHistoryList(ArmView):
+    resource = "job"  # a job's history is read with the job
+    arm_type = "Microsoft.Scheduler/jobCollections/jobs/history"
+
     def get(self, request, sub: str, rg: str, jc: str, job: str):
         collection = collection_get(subscription_id=sub, resource_group=rg, name=jc)
         found = job_get(collection=collection, name=job)

@@ -111,6 +111,8 @@ class Job(models.Model):
     )
 
     class Meta:
+        # Running a job's action now executes it (an Http call, a WebJob run).
+        permissions = [("run_job", "Can run a scheduler job's action now")]
         constraints = [
             models.UniqueConstraint(
                 fields=["collection", "name"], name="job_unique_name"

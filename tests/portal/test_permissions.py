@@ -21,9 +21,11 @@ VIEW_ALL = [
 ]
 
 
-def signed_in(client, django_user_model, *, staff: bool, perms=()):
+def signed_in(
+    client, django_user_model, *, staff: bool, perms=(), username: str = "someone"
+):
     user = django_user_model.objects.create_user(
-        "someone", password="pw-12345", is_staff=staff
+        username, password="pw-12345", is_staff=staff
     )
     for perm in perms:
         app_label, codename = perm.split(".")
@@ -117,16 +119,32 @@ def test_it_lets_view_only_staff_look_but_not_act(client, django_user_model, job
     assert job.state == "Enabled"
 
 
-def test_it_lets_staff_with_change_permission_run_a_job(client, django_user_model, job):
+def test_it_lets_staff_with_change_permission_disable_but_not_run_a_job(
+    client, django_user_model, job
+):
     client = signed_in(
         client, django_user_model, staff=True, perms=[*VIEW_ALL, "scheduler.change_job"]
     )
     text = client.get(reverse("admin:scheduler_job_change", args=[job.pk])).content
-    assert b">Run now</button>" in text and b'name="_save"' in text
+    assert b">Run now</button>" not in text and b'name="_save"' in text
+    response = client.post(reverse("admin:scheduler_job_run_now", args=[job.pk]))
+    assert response.status_code == 403  # running the action is its own permission
     response = client.post(reverse("admin:scheduler_job_disable", args=[job.pk]))
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.state == "Disabled"
+    assert not JobHistory.objects.exists()
+
+
+def test_it_lets_staff_with_run_permission_run_a_job(client, django_user_model, job):
+    client = signed_in(
+        client, django_user_model, staff=True, perms=[*VIEW_ALL, "scheduler.run_job"]
+    )
+    text = client.get(reverse("admin:scheduler_job_change", args=[job.pk])).content
+    assert b">Run now</button>" in text and b'name="_save"' not in text
+    response = client.post(reverse("admin:scheduler_job_run_now", args=[job.pk]))
+    assert response.status_code == 302
+    assert job.attempts.filter(manual=True).exists()
 
 
 def test_it_hides_webjob_actions_from_view_only_staff(client, django_user_model, api):
@@ -155,18 +173,30 @@ def test_it_hides_webjob_actions_from_view_only_staff(client, django_user_model,
     assert not job.runs.exists() and WebJob.objects.filter(pk=job.pk).exists()
 
 
-def test_it_lets_staff_with_change_permission_run_a_webjob(
-    client, django_user_model, api
-):
+def test_it_lets_staff_with_run_permission_run_a_webjob(client, django_user_model, api):
     from jobs.models import WebJob
 
     api.deploy_fixture("hello", "hello.sh")
     job = WebJob.objects.get(name="hello")
-    client = signed_in(
+    changer = signed_in(
         client, django_user_model, staff=True, perms=[*VIEW_ALL, "jobs.change_webjob"]
     )
-    page = client.get(reverse("admin:jobs_webjob_changelist")).content.decode()
+    page = changer.get(reverse("admin:jobs_webjob_changelist")).content.decode()
+    assert "Run…" not in page  # changing a job is not running it
+    assert (
+        changer.post(reverse("admin:jobs_webjob_run", args=[job.pk])).status_code == 403
+    )
+    assert not job.runs.exists()
+    changer.logout()
+    runner = signed_in(
+        client,
+        django_user_model,
+        staff=True,
+        perms=[*VIEW_ALL, "jobs.run_webjob"],
+        username="runner",
+    )
+    page = runner.get(reverse("admin:jobs_webjob_changelist")).content.decode()
     assert "Run…" in page and "Delete…" not in page  # no delete permission
-    response = client.post(reverse("admin:jobs_webjob_run", args=[job.pk]))
+    response = runner.post(reverse("admin:jobs_webjob_run", args=[job.pk]))
     assert response.status_code == 302
     assert job.runs.count() == 1
