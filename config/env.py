@@ -8,9 +8,12 @@ Kudu's own app settings (WEBJOBS_*) are "true-like" when they are 1 or true.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from core.timezones import TimeZoneError, iana_zone
 
 
 class EnvError(ValueError):
@@ -56,6 +59,51 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         raise EnvError(f"{name} must be a number, not {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise EnvError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_float_list(
+    name: str, default: tuple[float, ...], *, minimum: float, most: int
+) -> tuple[float, ...]:
+    """Comma-separated numbers, each at least `minimum`, at most `most` of them."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise EnvError(
+            f"{name} must be numbers separated by commas, not {raw!r}."
+        ) from None
+    if len(values) > most or any(v < minimum for v in values):
+        raise EnvError(
+            f"{name} must be at most {most} numbers, each at least {minimum}, "
+            f"not {raw!r}."
+        )
+    return values
+
+
+def env_time_zone(name: str) -> str:
+    """A time zone setting (WEBSITE_TIME_ZONE): a Windows zone id or an IANA
+    name, answered as the IANA name; "" (UTC) when unset."""
+    try:
+        return iana_zone(os.environ.get(name, ""))
+    except TimeZoneError as exc:
+        raise EnvError(str(exc)) from None
+
+
+_SITE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
+
+
+def env_site_name(name: str, default: str) -> str:
+    """An App Service site name: 1-60 letters, digits and hyphens, not starting
+    or ending with a hyphen (what the Azure portal accepts)."""
+    value = os.environ.get(name) or default
+    if not _SITE_NAME.match(value):
+        raise EnvError(
+            f"{name} must be 1-60 letters, digits and hyphens (not first or last), "
+            f"not {value!r}."
+        )
     return value
 
 

@@ -14,8 +14,11 @@ from config.env import (
     database_from_url,
     env_bool,
     env_float,
+    env_float_list,
     env_int,
+    env_site_name,
     env_str,
+    env_time_zone,
     secret_key_from_file,
 )
 
@@ -164,6 +167,25 @@ WEBJOBS_MAX_FILES = env_int("WEBJOBS_MAX_FILES", 10_000, minimum=1)
 WEBJOBS_MAX_LOG_BYTES = env_int("WEBJOBS_MAX_LOG_BYTES", 10 * 2**20, minimum=1024)
 # Instance id, as Kudu's WEBSITE_INSTANCE_ID; its first 6 characters label logs.
 WEBSITE_INSTANCE_ID = env_str("WEBSITE_INSTANCE_ID") or socket.gethostname()
+
+# --- The App Service site the emulator is (App Service's own variable names) -------
+# The one site of the ARM Microsoft.Web routes; another name answers ARM's 404.
+WEBSITE_SITE_NAME = env_site_name("WEBSITE_SITE_NAME", "webjobs-emulator")
+# The ARM envelope's `location` (ARM passes it to Kudu as x-ms-geo-location).
+REGION_NAME = env_str("REGION_NAME", "Local")
+# settings.job schedules are read in this zone (a Windows zone id or an IANA name,
+# kept here as the IANA name; "" is UTC). A name that is neither stops start-up.
+WEBSITE_TIME_ZONE = env_time_zone("WEBSITE_TIME_ZONE")
+# Always On. Off: an instance that saw no request for WEBJOBS_SITE_IDLE_TIME
+# seconds stops its continuous jobs and scheduled WebJob fires until the next one.
+WEBSITE_ALWAYS_ON = env_bool("WEBSITE_ALWAYS_ON", True)
+WEBJOBS_SITE_IDLE_TIME = env_float("WEBJOBS_SITE_IDLE_TIME", 1200.0, minimum=1)
+# TriggeredJobFinished web hooks: a failed POST is tried again after each of
+# these delays (seconds), through django-q2 schedules, then given up.
+WEBJOBS_HOOK_RETRY_DELAYS = env_float_list(
+    "WEBJOBS_HOOK_RETRY_DELAYS", (10.0, 60.0, 300.0, 1800.0), minimum=1, most=20
+)
+WEBJOBS_HOOK_TIMEOUT = env_float("WEBJOBS_HOOK_TIMEOUT", 10.0, minimum=1)
 
 # --- Scheduler -----------------------------------------------------------------
 SCHEDULER_HISTORY_SIZE = env_int("SCHEDULER_HISTORY_SIZE", 30, minimum=1)

@@ -18,11 +18,21 @@ Behaviour copied from NCrontab, on purpose:
   ``_daysOfWeek.Contains(...)``), unlike Vixie cron's OR; ``0 0 0 13 * 5`` fires on
   Friday the 13th only. croniter is run with ``day_or=False`` for that.
 
+* Numbers are read as .NET's ``int.Parse`` reads them: white space after a
+  number inside a field is allowed (``1<TAB>``; NCrontab splits fields on the
+  space character only), and a step may carry a sign (``*/+20`` is ``*/20``; a
+  negative step, ``*/-1``, means every value, as NCrontab clamps it to 1).
+
 Deliberate differences from NCrontab, both for expressions that cannot be meant:
 
 * A step of 0 (``*/0``) is an error; NCrontab silently reads it as a step of 1.
 * An expression that can never fire (``0 0 0 30 2 *``) is an error; NCrontab
   parses it and returns "no occurrence" for ever, so the job silently never runs.
+
+Kudu pins NCrontab 2.0.0; two of its bugs, fixed upstream since, are not copied:
+``a/1`` means ``a`` to the maximum (2.0.0 read it as ``a`` alone; fixed in 3.2),
+and the seconds start again from the first allowed second when the minute or hour
+moves on (2.0.0 kept the second; NCrontab issue #90, fixed in 3.4).
 """
 
 from __future__ import annotations
@@ -90,7 +100,12 @@ _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # A day-of-month/month pair that exists meets every weekday within 400 years
 # (even 29 February); croniter needs a bound to give up on sparse schedules.
 _MAX_YEARS_BETWEEN_MATCHES = 400
-_NUMBER = re.compile(r"[0-9]+")
+# .NET's int.Parse (NumberStyles.Integer), as NCrontab reads numbers: white space
+# around (U+0009-U+000D, U+0020) and a sign. A value must start with its digit
+# (NCrontab tests the first character), so only trailing space is allowed there.
+_WHITE = "\t\n\x0b\x0c\r "
+_VALUE = re.compile(f"([0-9]+)[{_WHITE}]*")
+_STEP = re.compile(f"[{_WHITE}]*([+-]?)([0-9]+)[{_WHITE}]*")
 
 
 @dataclass(frozen=True)
@@ -155,8 +170,8 @@ def cron_words(expr: str) -> str:
     """
     expanded = cron_expand(expr).split()
     fields = [
-        exp if re.search("[A-Za-z]", own) else own
-        for own, exp in zip(expr.split(), expanded, strict=True)
+        own if _PLAIN.fullmatch(own) else exp
+        for own, exp in zip(_tokens(expr), expanded, strict=True)
     ]
     words = ExpressionDescriptor(" ".join([*fields, "*"]), _WORDS).get_description()
     return words.replace(", or on ", ", and only on ")
@@ -170,6 +185,9 @@ def cron_words_or_text(expr: str) -> str:
         return expr
 
 
+# A field cron-descriptor reads as NCrontab does; others (names, signed steps,
+# white space) are given in NCrontab's expanded form.
+_PLAIN = re.compile(r"(?!.*/[+-])[0-9*,/-]+")
 # English and 24-hour times whatever the machine's locale.
 _WORDS = Options(locale_code="en_US", use_24hour_time_format=True)
 
@@ -275,8 +293,7 @@ def _zone(tz: str | None) -> tzinfo:
 
 def _parse(expr: str) -> tuple[frozenset[int], ...]:
     """Parse the six fields into sets of values, the NCrontab way."""
-    # NCrontab splits on the space character only, dropping empty entries.
-    tokens = [token for token in expr.split(" ") if token]
+    tokens = _tokens(expr)
     if len(tokens) != len(_FIELDS):
         count = len(tokens)
         raise CronError(
@@ -288,6 +305,11 @@ def _parse(expr: str) -> tuple[frozenset[int], ...]:
     )
     _check_can_fire(expr, days=fields[3], months=fields[4])
     return fields
+
+
+def _tokens(expr: str) -> list[str]:
+    """NCrontab splits on the space character only, dropping empty entries."""
+    return [token for token in expr.split(" ") if token]
 
 
 def _parse_field(field: _Field, token: str, expr: str) -> frozenset[int]:
@@ -308,9 +330,11 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
     body, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not _NUMBER.fullmatch(step_text) or int(step_text) < 1:
+        match = _STEP.fullmatch(step_text)
+        if not match or int(match.group(2)) == 0:  # 0: refused on purpose
             raise CronError(BAD_STEP.format(expr=expr, field=field.name, token=item))
-        step = int(step_text)
+        # NCrontab clamps a step below 1 to 1: */-1 means every value.
+        step = 1 if match.group(1) == "-" else int(match.group(2))
     if body == "*":
         return range(field.low, field.high + 1, step)
     first_text, dash, last_text = body.partition("-")
@@ -324,8 +348,9 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
 
 
 def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
-    if _NUMBER.fullmatch(text):
-        value = int(text)
+    match = _VALUE.fullmatch(text)
+    if match:
+        value = int(match.group(1))
         if not field.low <= value <= field.high:
             raise CronError(
                 OUT_OF_RANGE.format(

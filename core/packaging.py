@@ -35,7 +35,10 @@ ERR_SETTINGS_JSON = "settings.job is not valid JSON: {detail}"
 ERR_SETTINGS_OBJECT = "settings.job must be a JSON object, not {kind}."
 ERR_SETTINGS_TYPE = "settings.job key {key!r} must be {kind}."
 ERR_SETTINGS_SCHEDULE = "settings.job schedule is invalid: {detail}"
-ERR_SETTINGS_SCHEDULE_KIND = "settings.job schedule applies to triggered WebJobs only."
+MSG_SCHEDULE_IGNORED = (
+    "settings.job has a schedule ({schedule!r}); it is ignored: schedules apply "
+    "to triggered WebJobs only, a continuous WebJob runs all the time."
+)
 
 SETTINGS_FILE = "settings.job"
 
@@ -233,9 +236,9 @@ def validate_settings(raw: object, *, kind: str) -> JobSettings:
             ERR_SETTINGS_TYPE.format(key="stopping_wait_time", kind="zero or more")
         )
     schedule = raw.get("schedule")
-    if schedule is not None:
-        if kind != "triggered":
-            raise PackageError(ERR_SETTINGS_SCHEDULE_KIND)
+    # Kudu reads `schedule` for triggered jobs only; a continuous job keeps it
+    # unread (the deploy logs that it is ignored), so it is not checked either.
+    if schedule is not None and kind == "triggered":
         try:
             cron_validate(schedule)
         except CronError as exc:

@@ -31,6 +31,17 @@ class WebJob(models.Model):
     # reaches every instance, where a consumed "restart" row would reach only one.
     revision = models.PositiveIntegerField(default=0)
 
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Single upload"
+        PACKAGE = "package", "App package"
+
+    # Where the job came from: a PUT of the job itself, or an app package (zip
+    # deployment); a package's next deployment removes the jobs it no longer has.
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.UPLOAD
+    )
+    deployment_id = models.CharField(max_length=64, blank=True, default="")
+
     class Meta:
         verbose_name = "WebJob"
         # Running code is not the same as reading it, nor as changing it.
@@ -151,3 +162,92 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class DeployStatus(models.IntegerChoices):
+    """Kudu's DeployStatus, sent as these integers."""
+
+    PENDING = 0, "Pending"
+    BUILDING = 1, "Building"
+    DEPLOYING = 2, "Deploying"
+    FAILED = 3, "Failed"
+    SUCCESS = 4, "Success"
+
+
+class Deployment(models.Model):
+    """One zip deployment of the app package (Kudu's deployment status file).
+
+    At most one is in progress (`in_progress`, a partial unique index): a second
+    push meanwhile gets Kudu's 409. The log is kept on the row: a few lines.
+    """
+
+    id = models.CharField(max_length=64, primary_key=True)
+    status = models.IntegerField(
+        choices=DeployStatus.choices, default=DeployStatus.PENDING
+    )
+    status_text = models.TextField(blank=True, default="")
+    author = models.CharField(max_length=300, default="N/A")
+    author_email = models.CharField(max_length=300, default="N/A")
+    deployer = models.CharField(max_length=100, default="ZipDeploy")
+    message = models.TextField(blank=True, default="")
+    received_time = models.DateTimeField()
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    in_progress = models.BooleanField(null=True, default=True)
+    deployed_by = models.CharField(max_length=150, blank=True, default="")
+    log = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-received_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["in_progress"],
+                condition=models.Q(in_progress=True),
+                name="deployment_one_in_progress",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id[:10]} ({self.get_status_display()})"
+
+    @property
+    def complete(self) -> bool:
+        return self.status in (DeployStatus.FAILED, DeployStatus.SUCCESS)
+
+
+class WebHook(models.Model):
+    """A Kudu web hook subscription (/api/hooks): a POST to `url` on `event`."""
+
+    class Event(models.TextChoices):
+        TRIGGERED_JOB_FINISHED = "TriggeredJobFinished"
+        POST_DEPLOYMENT = "PostDeployment"
+
+    id = models.CharField(max_length=32, primary_key=True)  # Kudu: UtcNow.Ticks
+    event = models.CharField(max_length=32, choices=Event.choices)
+    url = models.URLField(max_length=2000)
+    insecure_ssl = models.BooleanField(default=False)
+    # Scheme and host of the request that subscribed: the base of the URLs in
+    # what is posted (Kudu uses its last request's).
+    base_url = models.CharField(max_length=300)
+    last_status = models.CharField(max_length=64, blank=True, default="")
+    last_reason = models.TextField(blank=True, default="")
+    last_datetime = models.DateTimeField(null=True, blank=True)
+    last_context = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "web hook"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.url}"
+
+
+class InstanceActivity(models.Model):
+    """When an instance's web server last saw a request (Always On emulation):
+    written by jobs.middleware at most every few seconds per process."""
+
+    instance_id = models.CharField(max_length=64, primary_key=True)
+    last_request_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.instance_id[:6]}: {self.last_request_at}"

@@ -13,11 +13,9 @@ import re
 from urllib.parse import urlencode
 
 from django.db import transaction
-from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from config.permissions import Forbidden, permission_words
+from config.arm import ArmBaseView, ArmError, arm_error
 from core.definitions import format_duration, parse_duration, redact
 from core.kudu import iso_utc
 from core.recurrence import RecurrenceError, RecurrenceQuotaError
@@ -42,16 +40,10 @@ from scheduler.services import (
     job_run_now,
 )
 
-API_VERSION = "2016-03-01"
-ERR_NO_VERSION = (
-    "The api-version query parameter (?api-version=) is required for all requests; "
-    f"use api-version={API_VERSION}."
-)
-ERR_BAD_VERSION = (
-    "The api-version '{value}' is invalid. The supported version is '"
-    + API_VERSION
-    + "'."
-)
+# The spec's 2016-03-01 and the two older versions Microsoft's samples and the
+# older SDKs pin: the same paths, operations and shapes (docs/behaviour.md).
+API_VERSIONS = ("2016-03-01", "2016-01-01", "2014-08-01-preview")
+API_VERSION = API_VERSIONS[0]
 ERR_JSON = "The request body is not valid JSON: {detail}."
 ERR_BODY_OBJECT = "The request body must be a JSON object."
 ERR_TOP = "$top must be a whole number from 1 to 100, not {value!r}."
@@ -61,44 +53,19 @@ PROVIDER = "providers/Microsoft.Scheduler"
 _FILTER = re.compile(r"^\s*(state|status)\s+eq\s+'?([A-Za-z]+)'?\s*$", re.I)
 
 
-_STATUS_CODES = {
-    403: "Forbidden",
-    404: "ResourceNotFound",
-    405: "MethodNotAllowed",
-    415: "UnsupportedMediaType",
-    429: "TooManyRequests",
-}
 # Azure's limit: a job definition over 16,000 characters is refused with 400.
 MAX_JOB_CHARS = 16_000
 ERR_JOB_SIZE = "The job definition is {size} characters; the limit is 16,000."
 
 
-class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def arm_error(status: int, code: str, message: str) -> Response:
-    return Response({"error": {"code": code, "message": message}}, status=status)
-
-
-ERR_AUTHORIZATION = (
-    "The client '{user}' does not have authorization to perform action "
-    "'{action}' over scope '{scope}' or the scope is invalid: it needs the "
-    "permission {needed}."
-)
-# ARM's operation names, for the AuthorizationFailed message.
-_ACTIONS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
-
-
-class ArmView(APIView):
+class ArmView(ArmBaseView):
     """An ARM route. ``resource`` names the model whose permissions guard it
     (config/permissions.py): GET view, PUT add or change (by whether the
     resource exists), PATCH change, DELETE delete, POST ``post_permission``."""
 
     resource = ""  # "jobcollection" or "job"
     arm_type = "Microsoft.Scheduler/jobCollections"
+    api_versions = API_VERSIONS
     post_permission = "change"
 
     def required_permissions(self, request) -> tuple[str, ...]:
@@ -119,41 +86,7 @@ class ArmView(APIView):
         """Whether a PUT replaces (change) or creates (add)."""
         return False
 
-    def arm_action(self, request) -> str:
-        if request.method == "POST":  # enable, disable, run: the path's last part
-            verb = request.path.rstrip("/").rsplit("/", 1)[-1]
-            return f"{self.arm_type}/{verb}/action"
-        return f"{self.arm_type}/{_ACTIONS.get(request.method, 'read')}"
-
-    def initial(self, request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        version = request.query_params.get("api-version")
-        if not version:
-            raise ArmError(400, "MissingApiVersionParameter", ERR_NO_VERSION)
-        if version != API_VERSION:
-            raise ArmError(
-                400, "InvalidApiVersionParameter", ERR_BAD_VERSION.format(value=version)
-            )
-
     def handle_exception(self, exc):
-        if isinstance(
-            exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
-        ):
-            response = arm_error(401, "AuthenticationFailed", str(exc.detail))
-            header = self.get_authenticate_header(self.request)
-            if header:
-                response["WWW-Authenticate"] = header
-            return response
-        if isinstance(exc, Forbidden):
-            message = ERR_AUTHORIZATION.format(
-                user=exc.user_name,
-                action=self.arm_action(self.request),
-                scope=self.request.path,
-                needed=permission_words(exc.missing),
-            )
-            return arm_error(403, "AuthorizationFailed", message)
-        if isinstance(exc, ArmError):
-            return arm_error(exc.status, exc.code, exc.message)
         if isinstance(exc, RecurrenceQuotaError):
             return arm_error(409, "Conflict", f"{exc.field}: {exc.message}")
         if isinstance(exc, RecurrenceError):
@@ -162,9 +95,6 @@ class ArmView(APIView):
             return arm_error(409, "Conflict", str(exc))
         if isinstance(exc, NotFound):
             return arm_error(404, "ResourceNotFound", str(exc))
-        if isinstance(exc, exceptions.APIException):
-            code = _STATUS_CODES.get(exc.status_code, "BadRequest")
-            return arm_error(exc.status_code, code, str(exc.detail))
         return super().handle_exception(exc)
 
     def body(self, request) -> dict:
@@ -175,7 +105,21 @@ class ArmView(APIView):
             raise ArmError(400, "BadRequest", ERR_JSON.format(detail=exc)) from None
         if not isinstance(data, dict):
             raise ArmError(400, "BadRequest", ERR_BODY_OBJECT)
+        if request.query_params.get("api-version") != API_VERSION:
+            _older_sku(data)
         return data
+
+
+def _older_sku(body: dict) -> None:
+    """2016-01-01 and 2014-08-01-preview name a Premium plan that 2016-03-01
+    split in two: it is taken as P10Premium (docs/behaviour.md)."""
+    sku = (
+        (body.get("properties") or {}).get("sku")
+        if isinstance(body.get("properties"), dict)
+        else None
+    )
+    if isinstance(sku, dict) and str(sku.get("name", "")).lower() == "premium":
+        sku["name"] = "P10Premium"
 
 
 # --- JSON ---------------------------------------------------------------------------

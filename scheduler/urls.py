@@ -1,26 +1,5 @@
-import re
-from functools import partial
-
-from django.urls import re_path
-from django.urls.resolvers import RegexPattern
-from django.utils.functional import cached_property
-
+from config.arm import arm_path
 from scheduler import arm
-
-
-class IgnoreCaseRegexPattern(RegexPattern):
-    """ARM paths are case-insensitive ("resourcegroups" is sent by some tools).
-
-    An inline (?i) flag would make every reverse() in the project fail, so the
-    flag is set on the compiled pattern instead.
-    """
-
-    @cached_property
-    def regex(self):
-        return re.compile(self._regex, re.IGNORECASE)
-
-
-arm_path = partial(re_path, Pattern=IgnoreCaseRegexPattern)
 
 _SUB = r"^subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Scheduler"
