@@ -18,6 +18,7 @@ from core.packaging import PackageError, UploadTooLarge
 from history.models import Run
 from history.services import RunConflict, RunRequestError
 from jobs import selectors
+from jobs.arm import arm_settings, arm_wrap, is_arm_request
 from jobs.models import WebJob
 from jobs.services import (
     JobNotFound,
@@ -34,7 +35,7 @@ from jobs.services import (
 ERR_NO_DISPOSITION = "Missing Content-Disposition header."
 ERR_SETTINGS_BODY = "The settings body must be a JSON object: {detail}"
 ERR_UNKNOWN_RUN = "No run {run_id!r} of WebJob {name!r}."
-ERR_NO_LOG = "No {filename} for continuous WebJob {name!r} yet."
+ERR_NO_LOG = "No {filename} for {kind} WebJob {name!r} yet."
 TRIGGERED = WebJob.Kind.TRIGGERED
 CONTINUOUS = WebJob.Kind.CONTINUOUS
 # Files of a continuous job's data folder served at Kudu's VFS paths.
@@ -75,6 +76,18 @@ class KuduView(APIView):
 
     kind = TRIGGERED
     permissions_required = {"GET": VIEW}
+    # What a 200 holds, for Kudu's ARM mode (x-ms-geo-location): jobs/arm.py.
+    arm_shape: str | None = None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if (
+            self.arm_shape
+            and isinstance(response, Response)
+            and response.status_code == 200
+            and is_arm_request(request)
+        ):
+            response.data = arm_wrap(request, response.data, shape=self.arm_shape)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def handle_exception(self, exc):
         if isinstance(
@@ -99,6 +112,8 @@ class KuduView(APIView):
 class WebJobList(KuduView):
     """GET /api/webjobs: triggered jobs, then continuous jobs."""
 
+    arm_shape = "jobs"
+
     def get(self, request):
         base = base_url(request)
         return Response(
@@ -111,6 +126,8 @@ class WebJobList(KuduView):
 
 
 class TriggeredList(KuduView):
+    arm_shape = "jobs"
+
     def get(self, request):
         base = base_url(request)
         return Response(
@@ -122,8 +139,13 @@ class TriggeredList(KuduView):
 
 
 class TriggeredDetail(KuduView):
+    arm_shape = "job"
+
     def required_permissions(self, request) -> tuple[str, ...]:
-        """A PUT deploys: *add* for a new job, *change* over an existing one."""
+        """A PUT deploys: *add* for a new job, *change* over an existing one;
+        in ARM mode it only sets the settings: *change*."""
+        if request.method == "PUT" and is_arm_request(request):
+            return CHANGE
         if request.method == "PUT":
             exists = WebJob.objects.filter(
                 kind=self.kind, name=self.kwargs["name"]
@@ -144,6 +166,10 @@ class TriggeredDetail(KuduView):
         return self.render(request, webjob_get(name=name, kind=self.kind))
 
     def put(self, request, name: str):
+        if is_arm_request(request):  # Kudu's Create*JobArm: settings.job only
+            job = webjob_get(name=name, kind=self.kind)
+            webjob_settings_put(job=job, raw=arm_settings(request))
+            return HttpResponse(status=200)
         filename = parse_disposition(request.headers.get("Content-Disposition", ""))
         if not filename:
             return text(ERR_NO_DISPOSITION, 400)
@@ -186,6 +212,8 @@ class TriggeredRun(KuduView):
 
 
 class TriggeredHistory(KuduView):
+    arm_shape = "history"
+
     def get(self, request, name: str):
         job = webjob_get(name=name, kind=self.kind)
         base = base_url(request)
@@ -196,6 +224,8 @@ class TriggeredHistory(KuduView):
 
 
 class TriggeredRunDetail(KuduView):
+    arm_shape = "run"
+
     def get(self, request, name: str, run_id: str):
         job = webjob_get(name=name, kind=self.kind)
         run = Run.objects.filter(job=job, run_id=run_id).first()
@@ -244,6 +274,7 @@ class OutputLog(KuduView):
 
 class ContinuousList(KuduView):
     kind = CONTINUOUS
+    arm_shape = "jobs"
 
     def get(self, request):
         return Response(selectors.continuous_list(base=base_url(request)))
@@ -279,13 +310,19 @@ class ContinuousStop(KuduView):
 
 
 class ContinuousLog(KuduView):
-    """job_log.txt (and its siblings) at the path of Kudu's VFS URL."""
+    """job_log.txt (and its siblings) at the path of Kudu's VFS URL; for a
+    triggered job, job_scheduler.log (its `scheduler_logs_url`)."""
+
+    kind = CONTINUOUS
+    files = CONTINUOUS_LOGS
 
     def get(self, request, name: str, filename: str):
-        job = webjob_get(name=name, kind=CONTINUOUS)
+        job = webjob_get(name=name, kind=self.kind)
         path = job.data_dir / filename
-        if filename not in CONTINUOUS_LOGS or not path.is_file():
-            return text(ERR_NO_LOG.format(filename=filename, name=name), 404)
+        if filename not in self.files or not path.is_file():
+            return text(
+                ERR_NO_LOG.format(filename=filename, kind=self.kind, name=name), 404
+            )
         response = FileResponse(
             open(path, "rb"), content_type="text/plain; charset=utf-8"
         )
@@ -294,3 +331,8 @@ class ContinuousLog(KuduView):
                 f'attachment; filename="{job.name}-{filename}"'
             )
         return response
+
+
+class SchedulerLog(ContinuousLog):
+    kind = TRIGGERED
+    files = ("job_scheduler.log", "job_scheduler_prev.log")

@@ -22,9 +22,11 @@ from core.packaging import (
     ERR_EMPTY,
     ERR_NOT_ZIP,
     ERR_TOO_BIG,
+    MSG_SCHEDULE_IGNORED,
     SETTINGS_FILE,
     JobSettings,
     PackageError,
+    Runnable,
     UploadTooLarge,
     check_zip,
     clean_filename,
@@ -45,6 +47,7 @@ from history.services import (
     run_trim,
 )
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
+from jobs.host.logs import job_log_note
 from jobs.models import ContinuousStatus, InstanceStatus, WebJob
 from jobs.selectors import live_instances
 
@@ -119,7 +122,7 @@ def webjob_deploy(
     try:
         _unpack(upload, staging, filename=filename, is_zip=is_zip)
         runnable = find_runnable(staging)
-        job_settings = _read_settings(staging / runnable.script_dir, kind=kind)
+        job_settings = webjob_read_settings(staging / runnable.script_dir, kind=kind)
         runtime = resolve_runtime(
             runnable.extension, runnable.run_command.name, runnable.host
         )
@@ -128,24 +131,54 @@ def webjob_deploy(
                 WebJob.objects.select_for_update().filter(kind=kind, name=name).first()
             )
             job = job or WebJob(kind=kind, name=name)
-            job.run_command = runnable.run_command.as_posix().removeprefix("./")
-            job.script_host = runnable.host
-            job.extension = runnable.extension
-            job.error = runtime.error or ""
-            job.settings = job_settings.raw
-            job.deployed_at = clock_now()
-            job.deployed_by = deployed_by
-            # Kudu replaces the whole folder, so a redeploy drops disable.job and
-            # starts a stopped continuous job, unless the package brings its own.
-            job.is_stopped = (staging / DISABLE_FILE).exists()
-            job.revision = (job.revision or 0) + 1  # hosts restart the job
+            webjob_fill(
+                job,
+                runnable=runnable,
+                job_settings=job_settings,
+                runtime_error=runtime.error or "",
+                staging=staging,
+                deployed_by=deployed_by,
+            )
+            job.source, job.deployment_id = WebJob.Source.UPLOAD, ""
             job.save()
             _swap_into_place(staging, job.package_dir)
             for hook in webjob_deployed_hooks:
                 hook(job)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    webjob_note_ignored_schedule(job)
     return job
+
+
+def webjob_fill(
+    job: WebJob,
+    *,
+    runnable: Runnable,
+    job_settings: JobSettings,
+    runtime_error: str,
+    staging: Path,
+    deployed_by: str,
+) -> WebJob:
+    """Set a job's row from a validated package staged at `staging` (unsaved)."""
+    job.run_command = runnable.run_command.as_posix().removeprefix("./")
+    job.script_host = runnable.host
+    job.extension = runnable.extension
+    job.error = runtime_error
+    job.settings = job_settings.raw
+    job.deployed_at = clock_now()
+    job.deployed_by = deployed_by
+    # Kudu replaces the whole folder, so a redeploy drops disable.job and
+    # starts a stopped continuous job, unless the package brings its own.
+    job.is_stopped = (staging / DISABLE_FILE).exists()
+    job.revision = (job.revision or 0) + 1  # hosts restart the job
+    return job
+
+
+def webjob_note_ignored_schedule(job: WebJob) -> None:
+    """Kudu reads `schedule` for triggered jobs only: a continuous job with one
+    deploys, and its log says the schedule is ignored."""
+    if job.kind == WebJob.Kind.CONTINUOUS and job.schedule is not None:
+        job_log_note(job, MSG_SCHEDULE_IGNORED.format(schedule=job.schedule))
 
 
 def _unpack(upload: Path, dest: Path, *, filename: str, is_zip: bool) -> None:
@@ -165,7 +198,7 @@ def _unpack(upload: Path, dest: Path, *, filename: str, is_zip: bool) -> None:
         raise PackageError(ERR_NOT_ZIP.format(detail=exc)) from None
 
 
-def _read_settings(script_dir: Path, *, kind: str) -> JobSettings:
+def webjob_read_settings(script_dir: Path, *, kind: str) -> JobSettings:
     path = script_dir / SETTINGS_FILE
     if not path.is_file():
         return JobSettings({})
@@ -231,6 +264,7 @@ def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
         os.replace(tmp, target)
         for hook in webjob_deployed_hooks:
             hook(job)
+    webjob_note_ignored_schedule(job)
     return job
 
 

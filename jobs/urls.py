@@ -1,6 +1,7 @@
 from django.urls import path
 
-from jobs import api
+from config.arm import arm_path
+from jobs import api, arm, views
 
 # Kudu's routes, plus its deprecated aliases (api/triggeredjobs, jobs/triggered,
 # api/jobs/triggered) that older clients still call.
@@ -21,17 +22,30 @@ urlpatterns = [
     path("api/webjobs", api.WebJobList.as_view(), name="webjobs"),
     path("api/jobs", api.WebJobList.as_view()),
     path("jobs", api.WebJobList.as_view()),
-    path(
-        "vfs/data/jobs/<str:kind>/<str:name>/<str:run_id>/output_log.txt",
-        api.OutputLog.as_view(),
-        name="output-log",
-    ),
-    path(
-        "vfs/data/jobs/continuous/<str:name>/<str:filename>",
-        api.ContinuousLog.as_view(),
-        name="continuous-log",
-    ),
+    # Where extra_info_url lands (jobs/views.py).
+    path("azurejobs/", views.dashboard, name="azurejobs-dashboard"),
+    path("azurejobs/jobs/<str:kind>/<str:name>", views.job_page),
 ]
+# Kudu serves every vfs/ route under api/vfs/ too.
+for vfs in ("vfs", "api/vfs"):
+    alias = "" if vfs == "vfs" else "api-"
+    urlpatterns += [
+        path(
+            f"{vfs}/data/jobs/<str:kind>/<str:name>/<str:run_id>/output_log.txt",
+            api.OutputLog.as_view(),
+            name=f"{alias}output-log",
+        ),
+        path(
+            f"{vfs}/data/jobs/continuous/<str:name>/<str:filename>",
+            api.ContinuousLog.as_view(),
+            name=f"{alias}continuous-log",
+        ),
+        path(
+            f"{vfs}/data/jobs/triggered/<str:name>/<str:filename>",
+            api.SchedulerLog.as_view(),
+            name=f"{alias}scheduler-log",
+        ),
+    ]
 for prefix in _TRIGGERED_PREFIXES:
     urlpatterns += [
         path(prefix, api.TriggeredList.as_view()),
@@ -55,3 +69,41 @@ for prefix in _CONTINUOUS_PREFIXES:
             api.JobSettingsView.as_view(kind=api.CONTINUOUS),
         ),
     ]
+
+# ARM Microsoft.Web: the WebJobs of the one site (jobs/arm.py), before the
+# Scheduler's catch-all for /subscriptions/ (emulator/urls.py includes us first).
+_SITE = (
+    r"^subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.Web/sites/(?P<site>[^/]+)"
+)
+_NAME = r"(?P<name>[^/]+)"
+urlpatterns += [
+    arm_path(_SITE + r"/webjobs$", arm.WebJobs.as_view()),
+    arm_path(_SITE + rf"/webjobs/{_NAME}$", arm.WebJobDetail.as_view()),
+    arm_path(_SITE + r"/triggeredwebjobs$", arm.TriggeredJobs.as_view()),
+    arm_path(_SITE + rf"/triggeredwebjobs/{_NAME}$", arm.TriggeredJobDetail.as_view()),
+    arm_path(_SITE + rf"/triggeredwebjobs/{_NAME}/run$", arm.TriggeredJobRun.as_view()),
+    arm_path(
+        _SITE + rf"/triggeredwebjobs/{_NAME}/history$",
+        arm.TriggeredJobHistory.as_view(),
+    ),
+    arm_path(
+        _SITE + rf"/triggeredwebjobs/{_NAME}/history/(?P<run_id>[^/]+)$",
+        arm.TriggeredJobHistoryDetail.as_view(),
+    ),
+    arm_path(_SITE + r"/continuouswebjobs$", arm.ContinuousJobs.as_view()),
+    arm_path(
+        _SITE + rf"/continuouswebjobs/{_NAME}$", arm.ContinuousJobDetail.as_view()
+    ),
+    arm_path(
+        _SITE + rf"/continuouswebjobs/{_NAME}/start$", arm.ContinuousJobStart.as_view()
+    ),
+    arm_path(
+        _SITE + rf"/continuouswebjobs/{_NAME}/stop$", arm.ContinuousJobStop.as_view()
+    ),
+    arm_path(
+        r"^subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+        r"/providers/Microsoft\.Web/(?P<rest>.*)$",
+        arm.WebNotFound.as_view(),
+    ),
+]

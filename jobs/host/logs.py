@@ -10,7 +10,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from config.clock import clock_now
 from core import continuous as core
+from core.kudu import log_line
 from jobs.host.children import Child
 
 log = logging.getLogger("jobs.host")
@@ -38,6 +40,23 @@ def append_log(path: Path, data: bytes, *, limit: int, prev_name: str) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def job_log_note(job, message: str, *, level: str = "WARN") -> None:
+    """One system line in a continuous job's job_log.txt, from outside its host
+    (a deploy, a settings change)."""
+    folder = job.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    line = log_line(clock_now(), settings.WEBSITE_INSTANCE_ID, message, level=level)
+    try:
+        append_log(
+            folder / "job_log.txt",
+            line.encode("utf-8"),
+            limit=core.JOB_LOG_BYTES,
+            prev_name="job_prev_log.txt",
+        )
+    except OSError:
+        log.exception("could not write %s", folder / "job_log.txt")
 
 
 def logs_flush(child: Child, folder: Path) -> None:
