@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from config.clock import clock_now
 from core.kudu import log_line, run_id_for, run_id_next
+from history.hooks import run_finished_hooks
 from history.models import ACTIVE_STATUSES, Run, RunStatus
 
 ERR_RUNNING = "Cannot start a new run since job is already running."
@@ -218,6 +219,9 @@ def run_finish(
             if message:
                 log.write(log_line(now, inst, message, level="ERR"))
             log.write(log_line(now, inst, f"Status changed to {status}"))
+    if updated:
+        for hook in run_finished_hooks:
+            hook(run)
 
 
 def run_abandon_stale(*, job) -> int:

@@ -194,6 +194,9 @@ class Deployment(models.Model):
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     in_progress = models.BooleanField(null=True, default=True)
+    # Real time (not the emulator clock) the lock was taken: a deployment whose
+    # process died holds it no longer after jobs.deployments.STALE_AFTER.
+    locked_at = models.DateTimeField(auto_now_add=True)
     deployed_by = models.CharField(max_length=150, blank=True, default="")
     log = models.JSONField(default=list, blank=True)
 

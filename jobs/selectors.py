@@ -13,7 +13,14 @@ from core.continuous import INITIALIZING, summarize
 from core.kudu import iso_utc, timespan
 from history.models import Run
 from history.selectors import run_status
-from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
+from jobs.models import (
+    ContinuousStatus,
+    Deployment,
+    DeployStatus,
+    Instance,
+    InstanceStatus,
+    WebJob,
+)
 
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
 KUDU_NO_END = "0001-01-01T00:00:00"
@@ -170,3 +177,71 @@ def webjob_latest_run(job: WebJob) -> Run | None:
 
 def run_history(job: WebJob) -> list[Run]:
     return list(job.runs.order_by("-run_id"))
+
+
+# --- deployments (zip deployment, /api/deployments) ---------------------------------
+
+_PROVISIONING = {
+    DeployStatus.FAILED: "Failed",
+    DeployStatus.SUCCESS: "Succeeded",
+}
+
+
+def deployment_active_id() -> str | None:
+    """The deployment the site runs: the newest that succeeded (Kudu's active)."""
+    return (
+        Deployment.objects.filter(status=DeployStatus.SUCCESS)
+        .order_by("-end_time")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def deployment_json(
+    deployment: Deployment, *, base: str | None, active_id: str | None
+) -> dict:
+    """Kudu's DeployResult (property order as declared; `status` an integer)."""
+    success = deployment.status == DeployStatus.SUCCESS
+    end = iso_utc(deployment.end_time) if deployment.end_time else None
+    url = f"{base}/api/deployments/{deployment.id}" if base else None
+    return {
+        "id": deployment.id,
+        "status": deployment.status,
+        "status_text": deployment.status_text,
+        "author_email": deployment.author_email,
+        "author": deployment.author,
+        "deployer": deployment.deployer,
+        "message": deployment.message,
+        "progress": "",
+        "received_time": iso_utc(deployment.received_time),
+        "start_time": (
+            iso_utc(deployment.start_time) if deployment.start_time else None
+        ),
+        "end_time": end,
+        "last_success_end_time": end if success else None,
+        "complete": deployment.complete,
+        "active": deployment.id == active_id,
+        "is_temp": False,
+        "is_readonly": True,
+        "url": url,
+        "log_url": f"{url}/log" if url else None,
+        "site_name": settings.WEBSITE_SITE_NAME,
+        "provisioningState": _PROVISIONING.get(deployment.status, "InProgress"),
+        # Emulator addition: who pushed it (the Kudu user).
+        "deployed_by": deployment.deployed_by,
+    }
+
+
+def deployment_log_json(deployment: Deployment) -> list[dict]:
+    """Kudu's LogEntry list: log_time, id, message, type (0 info, 1 warning,
+    2 error), details_url (the entries here have no details)."""
+    return [
+        {
+            "log_time": entry["log_time"],
+            "id": entry["id"],
+            "message": entry["message"],
+            "type": entry["type"],
+            "details_url": None,
+        }
+        for entry in deployment.log
+    ]

@@ -120,7 +120,7 @@ def webjob_deploy(
     staging = root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        _unpack(upload, staging, filename=filename, is_zip=is_zip)
+        package_unpack(upload, staging, filename=filename, is_zip=is_zip)
         runnable = find_runnable(staging)
         job_settings = webjob_read_settings(staging / runnable.script_dir, kind=kind)
         runtime = resolve_runtime(
@@ -181,7 +181,7 @@ def webjob_note_ignored_schedule(job: WebJob) -> None:
         job_log_note(job, MSG_SCHEDULE_IGNORED.format(schedule=job.schedule))
 
 
-def _unpack(upload: Path, dest: Path, *, filename: str, is_zip: bool) -> None:
+def package_unpack(upload: Path, dest: Path, *, filename: str, is_zip: bool) -> None:
     if not is_zip:
         target = dest / clean_filename(filename)
         shutil.copyfile(upload, target)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from config.arm import arm_path
-from jobs import api, arm, views
+from jobs import api, arm, site_api, views
 
 # Kudu's routes, plus its deprecated aliases (api/triggeredjobs, jobs/triggered,
 # api/jobs/triggered) that older clients still call.
@@ -26,6 +26,28 @@ urlpatterns = [
     path("azurejobs/", views.dashboard, name="azurejobs-dashboard"),
     path("azurejobs/jobs/<str:kind>/<str:name>", views.job_page),
 ]
+# Zip deployment, deployment records and web hooks (jobs/site_api.py); Kudu
+# maps each with and without the api/ prefix.
+for api_prefix in ("api/", ""):
+    urlpatterns += [
+        path(f"{api_prefix}zipdeploy", site_api.ZipDeploy.as_view()),
+        path(f"{api_prefix}zip/<path:path>", site_api.ZipPut.as_view()),
+        path(f"{api_prefix}deployments", site_api.DeploymentList.as_view()),
+        path(
+            f"{api_prefix}deployments/<str:deployment_id>",
+            site_api.DeploymentDetail.as_view(),
+        ),
+        path(
+            f"{api_prefix}deployments/<str:deployment_id>/log",
+            site_api.DeploymentLog.as_view(),
+        ),
+        path(
+            f"{api_prefix}deployments/<str:deployment_id>/log/<str:entry_id>",
+            site_api.DeploymentLogEntry.as_view(),
+        ),
+        path(f"{api_prefix}hooks", site_api.HookList.as_view()),
+        path(f"{api_prefix}hooks/<str:hook_id>", site_api.HookDetail.as_view()),
+    ]
 # Kudu serves every vfs/ route under api/vfs/ too.
 for vfs in ("vfs", "api/vfs"):
     alias = "" if vfs == "vfs" else "api-"
