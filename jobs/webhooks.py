@@ -199,7 +199,7 @@ def hook_deliver(hook_pk: str, body: str, attempt: int) -> bool:
             attempt + 1,
             name=f"hook-{hook.pk}-retry-{attempt + 1}-{timezone.now().timestamp()}",
             schedule_type=Schedule.ONCE,
-            repeats=1,
+            repeats=-1,  # a ONCE schedule is deleted once its task is made
             next_run=timezone.now() + timedelta(seconds=delays[attempt]),
         )
     else:

@@ -105,7 +105,8 @@ class Kudu:
     def call(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("auth", self.auth)
         kwargs.setdefault("timeout", 30)
-        return requests.request(method, self.base + path, **kwargs)
+        url = path if path.startswith("http") else self.base + path
+        return requests.request(method, url, **kwargs)
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.call("GET", path, **kwargs)
