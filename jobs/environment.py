@@ -38,6 +38,8 @@ def job_environment(
             "WEBROOT_PATH": str(settings.WEBJOBS_ROOT / "site" / "wwwroot"),
             "WEBSITE_INSTANCE_ID": instance_id,
             "PYTHONUNBUFFERED": "1",
+            # App Service sets the process's zone from WEBSITE_TIME_ZONE.
+            **({"TZ": settings.WEBSITE_TIME_ZONE} if settings.WEBSITE_TIME_ZONE else {}),
             **extra,
         }
     )

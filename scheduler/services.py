@@ -384,11 +384,20 @@ def job_put_creating_collection(
     return collection, job, created
 
 
+def job_time_zone(job: Job) -> str | None:
+    """The zone a CRON job is read in: its own, else for a WebJob's timer the
+    site's WEBSITE_TIME_ZONE (read now, so a changed setting applies at once);
+    None is UTC."""
+    if job.cron_time_zone:
+        return job.cron_time_zone
+    return (settings.WEBSITE_TIME_ZONE or None) if job.webjob_id else None
+
+
 def job_occurrences(job: Job, *, after: datetime | None):
     """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
     if job.cron:
         return cron_occurrences(
-            job.cron, after=after or job.created_at, tz=job.cron_time_zone or None
+            job.cron, after=after or job.created_at, tz=job_time_zone(job)
         )
     return occurrences(
         start_time=job.start_time,

@@ -16,6 +16,7 @@ from core.kudu import log_line, timespan
 from core.ncrontab import cron_expand, cron_next
 from jobs.hooks import Timer
 from scheduler.models import Job, JobCollection, JobState, Sku
+from scheduler.services import job_time_zone
 
 # The collection that holds the timers of scheduled WebJobs (ARM-visible, so the
 # same history API and admin pages explain them).
@@ -63,7 +64,7 @@ def webjob_schedule_sync(webjob) -> Job | None:
     job.recurrence = None
     if changed or job.state != JobState.ENABLED:
         job.state = JobState.ENABLED
-        job.next_fire_at = cron_next(schedule, after=now, tz=tz or None)
+        job.next_fire_at = cron_next(schedule, after=now, tz=job_time_zone(job))
         wait = timespan(job.next_fire_at - now)
         scheduler_log(
             webjob,
