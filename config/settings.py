@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Any request keeps the instance awake when Always On is off (jobs/alwayson.py).
+    "jobs.middleware.InstanceActivityMiddleware",
     # gunicorn serves no static files; the admin's CSS/JS come through WhiteNoise,
     # straight from the app folders (no collectstatic step to forget).
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -39,7 +39,7 @@ def job_environment(
             "WEBSITE_INSTANCE_ID": instance_id,
             "PYTHONUNBUFFERED": "1",
             # App Service sets the process's zone from WEBSITE_TIME_ZONE.
-            **({"TZ": settings.WEBSITE_TIME_ZONE} if settings.WEBSITE_TIME_ZONE else {}),
+            **({"TZ": zone} if (zone := settings.WEBSITE_TIME_ZONE) else {}),
             **extra,
         }
     )

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from jobs.alwayson import site_asleep
 from scheduler.models import (
     ActionName,
     Attempt,
@@ -54,14 +55,15 @@ def _locked(queryset):
 
 def armed_jobs():
     """Jobs the engine fires: enabled, in an enabled collection, and scheduled
-    WebJobs only while WEBJOBS_DISABLE_SCHEDULE is off (Kudu's setting)."""
+    WebJobs only while WEBJOBS_DISABLE_SCHEDULE is off (Kudu's setting) and
+    the site is awake (jobs/alwayson.py)."""
     jobs = Job.objects.filter(
         state=JobState.ENABLED,
         next_fire_at__isnull=False,
         collection__state=CollectionState.ENABLED,
     )
-    if settings.WEBJOBS_DISABLE_SCHEDULE:
-        jobs = jobs.filter(webjob__isnull=True)
+    if settings.WEBJOBS_DISABLE_SCHEDULE or site_asleep():
+        jobs = jobs.filter(webjob__isnull=True)  # Always On off and nobody awake
     return jobs
 
 

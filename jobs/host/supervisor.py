@@ -41,12 +41,15 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from config.clock import clock_offset, clock_refresh
 from core import continuous as core
 from core.kudu import log_line
 from core.runtimes import resolve_runtime
+from jobs.alwayson import MSG_ALWAYS_ON, MSG_SHUTTING_DOWN, instance_idle
 from jobs.environment import job_environment
 from jobs.host.children import Child, Spec
 from jobs.host.leases import (
@@ -91,6 +94,10 @@ class Host:
         # elsewhere is retried as often, at most every 5 s as Kudu does.
         self.heartbeat_every = min(lease_time / 3, 5.0)
         self.all_stopped = all_stopped
+        # Always On off and no request for WEBJOBS_SITE_IDLE_TIME: jobs stop
+        # until the next request (jobs/alwayson.py).
+        self.idle = False
+        self.started_at = timezone.now()
         self.root = root
         self.children: dict[int, Child] = {}
         self.stopping = False
@@ -214,6 +221,20 @@ class Host:
             for pk in held - still:
                 self._lease_lost(self.children[pk])
         self.lease_ok_until = mono + self.lease_time * 0.8
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        """Follow the instance's activity: idle stops every job, a request
+        starts them again (a full reconcile either way)."""
+        idle = instance_idle(self.instance_id, since=self.started_at)
+        if idle == self.idle:
+            return
+        self.idle = idle
+        self.fingerprint, self.next_reconcile = (), 0.0
+        if idle:
+            for child in self.children.values():
+                if child.proc is not None and child.state != S.STOPPING:
+                    self._log(child, MSG_SHUTTING_DOWN)
 
     def step_reconcile(self) -> bool:
         """Bring this instance's children to the state the database asks for."""
@@ -262,7 +283,7 @@ class Host:
                 self._log(child, core.MSG_REFRESH)
                 child.restart_at = 0.0  # relaunch now, with the new package
                 self._due(0.0)
-        wanted = not spec.is_stopped and not self.all_stopped
+        wanted = not spec.is_stopped and not self.all_stopped and not self.idle
         if wanted:
             if child.state == S.STOPPING and child.after == "stopped":
                 child.after = "restart"
@@ -299,11 +320,13 @@ class Host:
                 child.state == S.PENDING_RESTART
                 and mono >= child.restart_at
                 and not child.spec.is_stopped
+                and not self.idle
             ) or (
                 child.state == S.INACTIVE_INSTANCE
                 and mono >= child.lease_retry_at
                 and not child.spec.is_stopped
                 and not self.all_stopped
+                and not self.idle
             ):
                 busy |= self._try_start(child)
             if (
@@ -401,6 +424,8 @@ class Host:
                     self._set_status(child, S.INACTIVE_INSTANCE)
                 return False
             child.holds_lease = True
+        if not settings.WEBSITE_ALWAYS_ON and child.state in ("", S.STOPPED):
+            self._log(child, MSG_ALWAYS_ON, "WARN")  # Kudu: as the job starts
         self._set_status(child, S.STARTING)
         self._launch(child)
         return True
