@@ -59,7 +59,7 @@ BAD_VALUE = (
 )
 BAD_STEP = (
     '"{token}" is not a valid step in the {field} field of CRON expression '
-    '"{expr}"; a step is a whole number of at least 1, as in */5.'
+    '"{expr}"; a step is a whole number other than 0, as in */5.'
 )
 OUT_OF_RANGE = (
     '{value} is out of range in the {field} field of CRON expression "{expr}"; '

@@ -74,8 +74,8 @@ ERR_PATH = (
     "emulator serves the WebJobs of site '{ours}' (no slots)."
 )
 ERR_ARM_SETTINGS = (
-    'An ARM PUT of a WebJob sets its settings: send {"properties": {"settings": '
-    "{...}}} ({detail})."
+    'An ARM PUT of a WebJob sets its settings: send {{"properties": {{"settings": '
+    "{{...}}}}}} ({detail})."
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.models import WebJob
-from tests.continuous.conftest import SH_LOOP
+from tests.continuous.conftest import SH_LOOP, job_log
 from tests.helpers import make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,7 +120,7 @@ def test_it_answers_404_for_unknown_and_triggered_jobs_on_continuous_routes(cont
     assert api.run("worker").status_code == 404
 
 
-def test_it_replaces_settings_and_refuses_a_schedule(cont, api):
+def test_it_replaces_settings_and_logs_that_a_schedule_is_ignored(cont, api):
     cont.deploy("worker", "run.sh", SH_LOOP)
     response = api.client.put(
         "/api/continuouswebjobs/worker/settings",
@@ -139,9 +139,9 @@ def test_it_replaces_settings_and_refuses_a_schedule(cont, api):
         content_type="application/json",
         **api.headers,
     )
-    assert response.status_code == 400
-    assert (
-        response.content == b"settings.job schedule applies to triggered WebJobs only."
+    assert response.status_code == 200  # Kudu ignores it on a continuous job
+    assert "settings.job has a schedule ('0 * * * * *'); it is ignored" in job_log(
+        "worker"
     )
 
 

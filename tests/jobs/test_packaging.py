@@ -82,6 +82,9 @@ def test_it_refuses_wrongly_typed_settings(text, message):
         parse_settings(text, kind="triggered")
 
 
-def test_it_refuses_a_schedule_on_a_continuous_job():
-    with pytest.raises(PackageError, match="applies to triggered WebJobs only"):
-        parse_settings('{"schedule": "0 0 0 * * *"}', kind="continuous")
+def test_it_keeps_a_continuous_jobs_schedule_unread_as_kudu_does():
+    # Kudu reads `schedule` for triggered jobs only, whatever it holds.
+    for text in ('{"schedule": "0 0 0 * * *"}', '{"schedule": "not cron"}'):
+        assert parse_settings(text, kind="continuous").raw["schedule"]
+    with pytest.raises(PackageError, match="schedule is invalid"):
+        parse_settings('{"schedule": "not cron"}', kind="triggered")

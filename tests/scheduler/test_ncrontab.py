@@ -156,17 +156,17 @@ def test_it_rejects_values_out_of_range(expr, message):
         (
             "0 */0 * * * *",
             '"*/0" is not a valid step in the minute field of CRON expression'
-            ' "0 */0 * * * *"; a step is a whole number of at least 1, as in */5.',
+            ' "0 */0 * * * *"; a step is a whole number other than 0, as in */5.',
         ),
         (
             "0 */ * * * *",
             '"*/" is not a valid step in the minute field of CRON expression'
-            ' "0 */ * * * *"; a step is a whole number of at least 1, as in */5.',
+            ' "0 */ * * * *"; a step is a whole number other than 0, as in */5.',
         ),
         (
             "0 1/2/3 * * * *",
             '"1/2/3" is not a valid step in the minute field of CRON expression'
-            ' "0 1/2/3 * * * *"; a step is a whole number of at least 1, as in */5.',
+            ' "0 1/2/3 * * * *"; a step is a whole number other than 0, as in */5.',
         ),
         (
             "0 0 0 1,,2 * *",
@@ -323,3 +323,36 @@ def test_it_says_when_there_is_no_next_occurrence():
         'CRON expression "0 0 0 1 1 *" has no occurrence after '
         "9999-12-31T23:00:00+00:00."
     )
+
+
+@pytest.mark.parametrize(
+    ("expr", "expanded"),
+    [
+        ("0 */+20 * * * *", "0 0,20,40 * * * *"),  # int.Parse takes a sign
+        ("0 */-1 * * * *", "0 * * * * *"),  # NCrontab clamps a step below 1 to 1
+        ("0 0-10/-3 * * * *", "0 0-10 * * * *"),
+        ("1\t 0 * * * *", "1 0 * * * *"),  # white space after a number
+        ("0 */\t5 0 * * *", "0 0,5,10,15,20,25,30,35,40,45,50,55 0 * * *"),
+        ("0 1\t-5 0 * * *", "0 1-5 0 * * *"),
+        ("0 5/1 0 * * *", "0 5-59 0 * * *"),  # NCrontab 3.2's fix of 2.0.0's a/1
+    ],
+    ids=repr,
+)
+def test_it_reads_numbers_as_ncrontab_does(expr, expanded):
+    assert cron_expand(expr) == expanded
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["0 +5 * * * *", "0 \t5 * * * *", "0 */-0 * * * *", "0 */+ * * * *"],
+    ids=repr,
+)
+def test_it_refuses_what_ncrontab_refuses_and_a_zero_step(expr):
+    with pytest.raises(CronError):
+        cron_validate(expr)
+
+
+def test_it_starts_the_seconds_again_when_the_minute_moves_on():
+    """NCrontab issue #90 (fixed in 3.4; Kudu's 2.0.0 gives 09:55:36)."""
+    after = datetime(2024, 5, 6, 9, 50, 35, tzinfo=UTC)
+    assert cron_next("* 55 * * * *", after=after) == after.replace(minute=55, second=0)
