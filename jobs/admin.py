@@ -13,6 +13,7 @@ import shlex
 from pathlib import PurePosixPath
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -193,6 +194,7 @@ class WebJobAdmin(admin.ModelAdmin):
         "status",
         "schedule_words",
         "latest_run",
+        "source_display",
         "logs",
     ]
     list_display_links = ["name"]
@@ -209,6 +211,7 @@ class WebJobAdmin(admin.ModelAdmin):
         "error",
         "settings",
         "deployed",
+        "source_display",
         "last_run",
         "recent_runs",
         "instances",
@@ -462,6 +465,21 @@ class WebJobAdmin(admin.ModelAdmin):
     def deployed(self, obj: WebJob) -> str:
         when = obj.deployed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"{when} by {obj.deployed_by}" if obj.deployed_by else when
+
+    @admin.display(description="From", ordering="source")
+    def source_display(self, obj: WebJob) -> str:
+        """A single upload, or an app package (zip deployment) and which one."""
+        if obj.source == WebJob.Source.PACKAGE and obj.deployment_id:
+            return f"App package (deployment {obj.deployment_id[:10]})"
+        return obj.get_source_display()
+
+    def changelist_view(self, request, extra_context=None):
+        """The list says which App Service site this is (WEBSITE_SITE_NAME)."""
+        extra_context = {
+            "title": f"WebJobs of site {settings.WEBSITE_SITE_NAME}",
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
 
     @admin.display(description="Status on each instance")
     def instances(self, obj: WebJob) -> str:

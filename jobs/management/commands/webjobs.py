@@ -1,5 +1,5 @@
-"""manage.py webjobs deploy | list | run [--wait] | logs [--follow] | start | stop |
-delete"""
+"""manage.py webjobs deploy | deploy-package | list | run [--wait] | logs [--follow] |
+start | stop | delete"""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from history.models import Run, RunStatus
 from history.selectors import run_status
 from history.services import RunConflict, RunRequestError
 from jobs import selectors
+from jobs.deployments import DeploymentConflict, deployment_begin, zip_deploy
 from jobs.models import WebJob
 from jobs.services import (
     JobNotFound,
@@ -53,6 +54,13 @@ class Command(BaseCommand):
             choices=["triggered", "continuous"],
             default="triggered",
         )
+        package = sub.add_parser(
+            "deploy-package",
+            help="Deploy an app package (a zip with App_Data/jobs/...), as "
+            "POST /api/zipdeploy does.",
+        )
+        package.add_argument("path", type=Path)
+        package.add_argument("--message", default="Created via manage.py")
         sub.add_parser("list", help="List WebJobs with their latest run.")
         run = sub.add_parser("run", help="Run a triggered WebJob.")
         run.add_argument("name")
@@ -85,8 +93,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            getattr(self, f"do_{action}")(**options)
-        except (PackageError, RunConflict, RunRequestError, JobNotFound) as exc:
+            getattr(self, f"do_{action.replace('-', '_')}")(**options)
+        except (
+            PackageError,
+            RunConflict,
+            RunRequestError,
+            JobNotFound,
+            DeploymentConflict,
+        ) as exc:
             raise CommandError(str(exc)) from None
 
     def do_deploy(self, *, path: Path, name: str | None, kind: str, **_) -> None:
@@ -111,6 +125,29 @@ class Command(BaseCommand):
         )
         if job.error:
             self.stdout.write(self.style.WARNING(f"Warning: {job.error}"))
+
+    def do_deploy_package(self, *, path: Path, message: str, **_) -> None:
+        """All or nothing, as the API; the command runs as the operator, with
+        every permission (config/permissions.py)."""
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        with open(path, "rb") as f:
+            upload = upload_spool(f)
+        user = getpass.getuser()
+        try:
+            deployment = deployment_begin(
+                author=user,
+                author_email="",
+                deployer="manage.py",
+                message=message,
+                deployed_by=user,
+            )
+            zip_deploy(upload=upload, deployment=deployment, deployed_by=user)
+        finally:
+            upload.unlink(missing_ok=True)
+        for entry in deployment.log:
+            self.stdout.write(entry["message"])
+        self.stdout.write(f"Deployment {deployment.id} succeeded.")
 
     def do_list(self, **_) -> None:
         rows = selectors.webjob_list()
