@@ -432,8 +432,9 @@ def zip_deploy(
     )
     try:
         plan = package_stage(upload=upload)
-    except PackageError as exc:
-        deployment_end(deployment, error=str(exc))
+    except BaseException as exc:  # the lock is released whatever happened
+        bad = isinstance(exc, PackageError)
+        deployment_end(deployment, error=str(exc) if bad else _describe(exc))
         raise
     try:
         try:
@@ -451,7 +452,7 @@ def zip_deploy(
                 ),
             )
         except BaseException as exc:
-            deployment_end(deployment, error=f"{type(exc).__name__}: {exc}")
+            deployment_end(deployment, error=_describe(exc))
             raise
         deployment_end(deployment)
         hooks_publish(
@@ -459,6 +460,10 @@ def zip_deploy(
         )
     finally:
         package_discard(plan)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def post_deployment_json(deployment: Deployment) -> dict:

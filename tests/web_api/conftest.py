@@ -11,7 +11,6 @@ its task forks the run monitor); continuous jobs need a real host
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,10 @@ import requests
 from azure.mgmt.web import WebSiteManagementClient
 from django.conf import settings as django_settings
 
-from tests.continuous.conftest import start_host  # noqa: F401 (a fixture)
+from tests.continuous.conftest import (
+    start_host,  # noqa: F401 (a fixture)
+    wait_for,
+)
 from tests.scheduler_api.conftest import (  # noqa: F401 (fixtures)
     BearerPolicy,
     _fresh_clock_cache,
@@ -34,7 +36,6 @@ SUB = "5c1e0d7a-0000-4000-8000-00000000beef"
 RG = "site-rg"
 USERNAME, PASSWORD = "deployer", "s3cret-pass"  # tests/conftest.py's `user`
 FINAL = ("Success", "Failed", "Aborted")
-GUARD = 30.0  # a deadline against hanging, never an assertion on speed
 
 
 def site() -> str:
@@ -72,17 +73,6 @@ def web(live_server, token) -> Iterator[WebSiteManagementClient]:
     client = make_web(live_server.url, token)
     yield client
     client.close()
-
-
-def wait_for(check, what: str, timeout: float = GUARD):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def zip_of(files: dict[str, str | bytes]) -> bytes:
