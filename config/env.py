@@ -8,6 +8,8 @@ Kudu's own app settings (WEBJOBS_*) are "true-like" when they are 1 or true.
 from __future__ import annotations
 
 import os
+import pwd
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -57,6 +59,60 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     if minimum is not None and value < minimum:
         raise EnvError(f"{name} must be at least {minimum}, not {value}.")
     return value
+
+
+def env_run_as(name: str) -> tuple[str, tuple[int, int] | None]:
+    """The user WebJobs run as, and its (uid, gid) when that is a switch.
+
+    Unset: ``nobody`` when this process is root (a job is arbitrary code; it
+    must not read the emulator's files), else this process's own user. A
+    switch needs root: any other user while not root is a start-up error.
+    """
+    me = os.geteuid()
+    raw = os.environ.get(name, "").strip() or ("nobody" if me == 0 else "")
+    if not raw:
+        return pwd.getpwuid(me).pw_name, None
+    try:
+        entry = pwd.getpwnam(raw)
+    except KeyError:
+        raise EnvError(f"{name}: there is no user {raw!r} on this machine.") from None
+    if entry.pw_uid == me:
+        return raw, None
+    if me != 0:
+        raise EnvError(
+            f"{name}={raw!r} needs the emulator to run as root to switch users; "
+            "unset it to run jobs as yourself."
+        )
+    return raw, (entry.pw_uid, entry.pw_gid)
+
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def env_app_settings(name: str) -> dict[str, str]:
+    """App Service's application settings for WebJobs: a file of NAME=VALUE
+    lines (blank lines and # comments skipped) named by the variable."""
+    path = os.environ.get(name, "").strip()
+    if not path:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvError(f"{name}: cannot read {path}: {exc}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not _SETTING_NAME.match(key):
+            raise EnvError(
+                f"{name}: line {number} of {path} is not NAME=VALUE "
+                "(a name is letters, digits and _, not starting with a digit)."
+            )
+        values[key] = value.strip()
+    return values
 
 
 def database_from_url(url: str, *, default_sqlite: Path) -> dict:

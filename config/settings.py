@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 from config.env import (
     database_from_url,
+    env_app_settings,
     env_bool,
     env_float,
     env_int,
+    env_run_as,
     env_str,
     secret_key_from_file,
 )
@@ -26,8 +29,21 @@ WEBJOBS_ROOT = Path(env_str("WEBJOBS_ROOT", str(BASE_DIR / "var"))).resolve()
 
 SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(WEBJOBS_ROOT / "secret_key")
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "*").split(",") if h]
 HOST = env_str("HOST", "127.0.0.1")
+# The Host header decides the URLs the APIs answer (Location, output_url): only
+# the loopback names and the bound host by default; ALLOWED_HOSTS adds more
+# (comma-separated, Django's syntax: .example.com, or * for any).
+ALLOWED_HOSTS = [
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    *([HOST] if HOST not in ("0.0.0.0", "::", "") else []),
+    *(h.strip() for h in env_str("ALLOWED_HOSTS").split(",") if h.strip()),
+]
+# Behind a TLS proxy that says so (X-Forwarded-Proto: https), requests count as
+# HTTPS; only set it when that proxy always sets or strips the header.
+if env_bool("WEBJOBS_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PORT = env_int("PORT", 8000, minimum=1)
 
 INSTALLED_APPS = [
@@ -39,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    "axes",
     # Bottom to top, as the layers stand (docs/architecture.md).
     "config.apps.ConfigConfig",
     "history",
@@ -60,7 +77,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Session and CSRF cookies are Secure on a request that came over HTTPS.
+    "config.middleware.secure_cookies",
+    # Repeated wrong passwords lock out (the portal's login; jobs/auth.py for
+    # the APIs' Basic auth).
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins per user name and address before a lock-out, and for how long.
+AXES_FAILURE_LIMIT = env_int("WEBJOBS_LOGIN_FAILURES", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WEBJOBS_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "emulator.urls"
 APPEND_SLASH = False
@@ -162,6 +195,13 @@ WEBJOBS_MAX_UNPACKED_BYTES = env_int(
 WEBJOBS_MAX_FILES = env_int("WEBJOBS_MAX_FILES", 10_000, minimum=1)
 # A run's output_log.txt stops growing here, with one truncation line.
 WEBJOBS_MAX_LOG_BYTES = env_int("WEBJOBS_MAX_LOG_BYTES", 10 * 2**20, minimum=1024)
+# Who a job's process runs as (docs/behaviour.md): `nobody` when the emulator
+# is root, so a job cannot read the emulator's files; its uid/gid when that is a
+# switch (jobs/processes.py), else None.
+WEBJOBS_RUN_AS, WEBJOBS_RUN_AS_IDS = env_run_as("WEBJOBS_RUN_AS")
+# App Service's application settings: what jobs see besides Kudu's variables
+# (nothing of the emulator's own environment reaches a job: jobs/environment.py).
+WEBJOBS_APP_SETTINGS = env_app_settings("WEBJOBS_APP_SETTINGS")
 # Instance id, as Kudu's WEBSITE_INSTANCE_ID; its first 6 characters label logs.
 WEBSITE_INSTANCE_ID = env_str("WEBSITE_INSTANCE_ID") or socket.gethostname()
 

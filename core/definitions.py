@@ -7,6 +7,7 @@ Each error names the JSON field, so the ARM API can answer with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,11 @@ MIN_RETRY_INTERVAL = timedelta(seconds=15)
 MAX_RETRY_INTERVAL = timedelta(days=548)
 MAX_RETRY_COUNT = 20
 SECRET_KEYS = ("password", "pfx", "secret", "sasToken", "sasKey")
+# Request headers whose values are credentials (issue 15): stored sealed, never
+# returned, dropped on a redirect to another origin.
+SECRET_HEADER = re.compile(
+    r"^(authorization|proxy-authorization|cookie)$|-key$|token", re.IGNORECASE
+)
 
 ERR_ACTION_REQUIRED = "properties.action is required: say what the job does."
 ERR_ACTION_TYPE = (
@@ -257,16 +263,47 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
 
 
 def redact(action: dict) -> dict:
-    """The action as the API returns it: secrets never leave the emulator."""
+    """The action as the API returns it: secrets never leave the emulator
+    (secret fields and the headers SECRET_HEADER names are left out)."""
 
-    def walk(value: Any) -> Any:
+    def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items() if k not in SECRET_KEYS}
+            return {
+                k: walk(v, k)
+                for k, v in value.items()
+                if k not in SECRET_KEYS
+                and not (key == "headers" and SECRET_HEADER.search(k))
+            }
         if isinstance(value, list):
             return [walk(v) for v in value]
         return value
 
     return walk(action)
+
+
+def secrets_map(action: dict, change: Callable[[Any], Any]) -> dict:
+    """A copy of the action (and its errorAction) with `change` applied to each
+    secret value: the Basic password, secret headers, a queue's SAS token."""
+    action = dict(action)
+    request = action.get("request")
+    if isinstance(request, dict):
+        request = dict(request)
+        auth = request.get("authentication")
+        if isinstance(auth, dict) and "password" in auth:
+            request["authentication"] = {**auth, "password": change(auth["password"])}
+        headers = request.get("headers")
+        if isinstance(headers, dict):
+            request["headers"] = {
+                name: change(value) if SECRET_HEADER.search(name) else value
+                for name, value in headers.items()
+            }
+        action["request"] = request
+    queue = action.get("queueMessage")
+    if isinstance(queue, dict) and "sasToken" in queue:
+        action["queueMessage"] = {**queue, "sasToken": change(queue["sasToken"])}
+    if isinstance(action.get("errorAction"), dict):
+        action["errorAction"] = secrets_map(action["errorAction"], change)
+    return action
 
 
 def _choice(value: Any, choices: tuple[str, ...]) -> str | None:

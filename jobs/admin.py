@@ -30,12 +30,12 @@ from core.charts import duration_text
 from core.kudu import iso_utc
 from core.ncrontab import cron_words_or_text
 from core.packaging import PackageError, validate_name, validate_settings
-from core.runtimes import resolve_runtime
 from history.selectors import run_seconds, run_status
 from history.services import RunConflict, RunRequestError
 from jobs import selectors
 from jobs.hooks import webjob_timer
 from jobs.models import ApiToken, InstanceStatus, WebJob
+from jobs.processes import job_runtime
 from jobs.services import (
     run_request,
     upload_spool,
@@ -454,7 +454,7 @@ class WebJobAdmin(admin.ModelAdmin):
     def command(self, obj: WebJob) -> str:
         """What runs: the interpreter and the script, from the package folder."""
         script = PurePosixPath(obj.run_command)
-        runtime = resolve_runtime(obj.extension, script.name, obj.script_host)
+        runtime = job_runtime(obj.extension, script.name, obj.script_host)
         if runtime.error:
             return obj.run_command
         argv = shlex.join([*runtime.argv_prefix, obj.run_command])

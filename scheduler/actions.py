@@ -41,6 +41,8 @@ from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
+from scheduler.redirects import opener
+from scheduler.secrets import SealError, action_open
 from scheduler.services import history_add
 from scheduler.webjobs import scheduler_log, trigger_text
 
@@ -82,7 +84,12 @@ def attempt_execute(attempt_pk: int) -> str:
     if action is None:
         return "no error action"
     start = clock_now()
-    result = _http(action["request"])
+    try:
+        request = action_open(action)["request"]  # its credentials, to send
+    except SealError as exc:
+        result = _Result(False, str(exc))
+    else:
+        result = _http(request)
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
 
@@ -186,9 +193,7 @@ def _http(request: dict) -> _Result:
     )
     limit = settings.SCHEDULER_HISTORY_BODY_BYTES
     try:
-        with urllib.request.urlopen(
-            req, timeout=settings.SCHEDULER_HTTP_TIMEOUT
-        ) as resp:
+        with opener.open(req, timeout=settings.SCHEDULER_HTTP_TIMEOUT) as resp:
             text = resp.read(limit).decode("utf-8", "replace")
             return _Result(
                 True,

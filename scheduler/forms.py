@@ -24,6 +24,7 @@ from core.recurrence import (
 from core.recurrence_json import recurrence_from_json, recurrence_to_json
 from jobs.models import WebJob
 from scheduler.models import Job, JobCollection
+from scheduler.secrets import action_open
 from scheduler.selectors import field_message
 from scheduler.services import ERR_QUOTA_JOBS, Conflict, collection_put, job_put
 
@@ -320,7 +321,8 @@ class JobForm(forms.ModelForm):
         """The action from the form; on an edit, what the form does not show
         (retry policy, error action, headers, authentication) is kept."""
         cleaned = self.cleaned_data
-        existing = dict(self.instance.action or {}) if self.instance.pk else {}
+        # The stored credentials, opened: job_put seals them again.
+        existing = action_open(self.instance.action or {}) if self.instance.pk else {}
         kept = {k: v for k, v in existing.items() if k.lower() in _KEPT_ACTION_KEYS}
         if cleaned["action_type"] == "webjob":
             web = {"name": cleaned["webjob_name"], "arguments": cleaned["arguments"]}
