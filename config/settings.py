@@ -66,6 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Session and CSRF cookies are Secure on a request that came over HTTPS
+    # (above the middlewares that set them: it sees their responses after them).
+    "config.middleware.secure_cookies",
     # gunicorn serves no static files; the admin's CSS/JS come through WhiteNoise,
     # straight from the app folders (no collectstatic step to forget).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -77,8 +80,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Session and CSRF cookies are Secure on a request that came over HTTPS.
-    "config.middleware.secure_cookies",
     # Repeated wrong passwords lock out (the portal's login; jobs/auth.py for
     # the APIs' Basic auth).
     "axes.middleware.AxesMiddleware",
