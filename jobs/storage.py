@@ -29,6 +29,7 @@ def spine(path: Path, *, last: int = SPINE) -> Path:
     root = Path(settings.WEBJOBS_ROOT)
     parts = path.relative_to(root).parts
     current = root
+    root.mkdir(parents=True, exist_ok=True)
     _mode(current, SPINE)
     for index, part in enumerate(parts):
         current = current / part
