@@ -41,6 +41,7 @@ from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
+from scheduler.queues import queue_send
 from scheduler.services import history_add
 from scheduler.webjobs import scheduler_log, trigger_text
 
@@ -75,14 +76,17 @@ def attempt_execute(attempt_pk: int) -> str:
     if attempt is None:
         return "already done"
     action = _action_of(attempt)
-    if action is not None and action["type"] not in ("Http", "Https"):
+    if action is not None and action["type"] == "WebJob":
         return _webjob_when_due(attempt, action)  # claimed at the due instant
     if not _claim(attempt):  # a second delivery of the task
         return "already done"
     if action is None:
         return "no error action"
     start = clock_now()
-    result = _http(action["request"])
+    if action["type"] == "StorageQueue":  # scheduler/queues.py
+        result = _Result(*queue_send(attempt=attempt, action=action))
+    else:
+        result = _http(action["request"])
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
 
