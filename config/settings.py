@@ -131,7 +131,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        # The Azure clients (StorageQueue actions) log every request's headers
+        # at INFO: a dozen lines per send.
+        "azure": {"level": env_str("AZURE_LOG_LEVEL", "WARNING")},
+    },
 }
 
 REST_FRAMEWORK = {

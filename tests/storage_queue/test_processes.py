@@ -11,11 +11,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError
 from django.db import connection
 
 from config.clock import clock_now, clock_set
 from config.env import database_to_url
-from emulator.azurite import ERR_PORT_TAKEN
+from emulator.azurite import ERR_NOT_INSTALLED, ERR_PORT_TAKEN, azurite_start
 from jobs.processes import alive, cmdline, descendants
 from scheduler.models import JobHistory
 from scheduler.services import job_put
@@ -161,3 +162,13 @@ def test_runinstance_refuses_to_start_when_the_azurite_port_is_taken(azurite):
     )
     assert done.returncode == 1
     assert ERR_PORT_TAKEN.format(port=azurite.port) in done.stderr
+
+
+def test_azurite_start_says_how_to_install_it_when_it_is_missing(settings, tmp_path):
+    settings.BASE_DIR = tmp_path  # a checkout where `npm ci` never ran
+    settings.AZURITE_QUEUE_PORT = free_port()
+    missing = tmp_path / "node_modules" / ".bin" / "azurite-queue"
+    with pytest.raises(CommandError) as caught:
+        azurite_start()
+    assert str(caught.value) == ERR_NOT_INSTALLED.format(path=missing)
+    assert "`make run` installs it with npm (`npm ci`)" in str(caught.value)
