@@ -209,11 +209,6 @@ SCHEDULER_STORAGE_ACCOUNTS = env_parsed(
 SCHEDULER_STORAGE_QUEUE_ENCODING = env_choice(
     "SCHEDULER_STORAGE_QUEUE_ENCODING", "base64", ENCODINGS
 )
-# Seconds a send may take to connect, and to be answered; never retried by the
-# client (the job's retry policy retries), so one send is bounded by this.
-SCHEDULER_STORAGE_QUEUE_TIMEOUT = env_float(
-    "SCHEDULER_STORAGE_QUEUE_TIMEOUT", 10.0, minimum=1
-)
 # runinstance starts Azurite's queue service when AZURITE is on (data in
 # WEBJOBS_ROOT/azurite); AZURITE_ACCOUNTS is Azurite's own list of extra
 # accounts (NAME:KEY[:KEY2];...), devstoreaccount1 is always kept.
@@ -242,6 +237,12 @@ Q_CLUSTER = {
     "label": "Queue",
     "sync": env_bool("Q_SYNC", False),
 }
+# Seconds a StorageQueue send may take to connect, and to be answered; never
+# retried by the client (the job's retry policy retries), so one send is bounded
+# by this. 10 s, or a third of Q_TIMEOUT when that is shorter.
+SCHEDULER_STORAGE_QUEUE_TIMEOUT = env_float(
+    "SCHEDULER_STORAGE_QUEUE_TIMEOUT", min(10.0, Q_CLUSTER["timeout"] / 3), minimum=1
+)
 if 3 * SCHEDULER_STORAGE_QUEUE_TIMEOUT > Q_CLUSTER["timeout"]:
     # A send connects then waits for its answer, each within the timeout; the
     # task must end well inside the queue's own timeout, never be killed by it.

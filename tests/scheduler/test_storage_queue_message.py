@@ -202,3 +202,22 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(name, value, words):
     )
     assert done.returncode != 0
     assert words in done.stderr
+
+
+def test_a_short_queue_timeout_shortens_the_storage_timeout_instead_of_failing():
+    done = subprocess.run(
+        [
+            *MANAGE,
+            "shell",
+            "-c",
+            "from django.conf import settings as s; "
+            "print(s.SCHEDULER_STORAGE_QUEUE_TIMEOUT)",
+        ],
+        env=instance_env(Q_TIMEOUT="3"),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "1.0"
