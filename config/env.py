@@ -11,12 +11,17 @@ import os
 import pwd
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 
 class EnvError(ValueError):
     pass
+
+
+T = TypeVar("T")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -35,7 +40,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise EnvError(f"{name} must be true or false (or 1/0), not {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -45,7 +52,31 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise EnvError(f"{name} must be an integer, not {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise EnvError(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise EnvError(f"{name} must be at most {maximum}, not {value}.")
     return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise EnvError(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return value
+
+
+def env_parsed(name: str, parse: Callable[[str], T], default: T) -> T:
+    """A structured value: `parse` checks the text and raises ValueError with
+    what is wrong; the error then names the variable too."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as exc:
+        raise EnvError(f"{name}: {exc}") from None
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:

@@ -12,15 +12,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from config.env import (
+    EnvError,
     database_from_url,
     env_app_settings,
     env_bool,
+    env_choice,
     env_float,
     env_int,
+    env_parsed,
     env_run_as,
     env_str,
     secret_key_from_file,
 )
+from core.storage_queue import ENCODINGS, parse_azurite_accounts, storage_accounts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -164,6 +168,9 @@ LOGGING = {
     "loggers": {
         "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
         "axes": {"level": "WARNING"},
+        # The Azure clients (StorageQueue actions) log every request's headers
+        # at INFO: a dozen lines per send.
+        "azure": {"level": env_str("AZURE_LOG_LEVEL", "WARNING")},
     },
 }
 
@@ -233,6 +240,26 @@ SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
 # (BENCH_LAUNCHERS=1, 2, 3) did not show one count clearly better on 2 cores.
 WEBJOBS_LAUNCHERS = env_int("WEBJOBS_LAUNCHERS", 2, minimum=1)
 
+# --- Storage queue actions (scheduler/queues.py) ----------------------------------
+# Every storage account is served by the local Azurite's queue service
+# (http://127.0.0.1:AZURITE_QUEUE_PORT/<account>), unless this JSON object maps
+# its name to a connection string (a real account, another emulator); only the
+# string's endpoint is used, the action's sasToken authenticates.
+SCHEDULER_STORAGE_ACCOUNTS = env_parsed(
+    "SCHEDULER_STORAGE_ACCOUNTS", storage_accounts, default={}
+)
+# base64 of the XML (what the real service stored, and what queue triggers
+# decode by default) or none (the XML as text).
+SCHEDULER_STORAGE_QUEUE_ENCODING = env_choice(
+    "SCHEDULER_STORAGE_QUEUE_ENCODING", "base64", ENCODINGS
+)
+# runinstance starts Azurite's queue service when AZURITE is on (data in
+# WEBJOBS_ROOT/azurite); AZURITE_ACCOUNTS is Azurite's own list of extra
+# accounts (NAME:KEY[:KEY2];...), devstoreaccount1 is always kept.
+AZURITE = env_bool("AZURITE", False)
+AZURITE_QUEUE_PORT = env_int("AZURITE_QUEUE_PORT", 10001, minimum=1, maximum=65535)
+AZURITE_ACCOUNTS = env_parsed("AZURITE_ACCOUNTS", parse_azurite_accounts, default={})
+
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
@@ -254,6 +281,19 @@ Q_CLUSTER = {
     "label": "Queue",
     "sync": env_bool("Q_SYNC", False),
 }
+# Seconds a StorageQueue send may take to connect, and to be answered; never
+# retried by the client (the job's retry policy retries), so one send is bounded
+# by this. 10 s, or a third of Q_TIMEOUT when that is shorter.
+SCHEDULER_STORAGE_QUEUE_TIMEOUT = env_float(
+    "SCHEDULER_STORAGE_QUEUE_TIMEOUT", min(10.0, Q_CLUSTER["timeout"] / 3), minimum=1
+)
+if 3 * SCHEDULER_STORAGE_QUEUE_TIMEOUT > Q_CLUSTER["timeout"]:
+    # A send connects then waits for its answer, each within the timeout; the
+    # task must end well inside the queue's own timeout, never be killed by it.
+    raise EnvError(
+        f"SCHEDULER_STORAGE_QUEUE_TIMEOUT ({SCHEDULER_STORAGE_QUEUE_TIMEOUT:g}) must "
+        f"be at most a third of Q_TIMEOUT ({Q_CLUSTER['timeout']})."
+    )
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from core.recurrence import RecurrenceError
+from core.storage_queue import validate_queue_message
 
-ACTION_TYPES = ("Http", "Https", "WebJob")
-UNSUPPORTED_ACTION_TYPES = ("StorageQueue", "ServiceBusQueue", "ServiceBusTopic")
+ACTION_TYPES = ("Http", "Https", "WebJob", "StorageQueue")
+UNSUPPORTED_ACTION_TYPES = ("ServiceBusQueue", "ServiceBusTopic")
 RETRY_TYPES = ("None", "Fixed")
 # Latest Azure docs: "retries the job four more times at 30-second intervals",
 # interval at least 15 s and at most 18 months, count at most 20.
@@ -33,8 +34,12 @@ SECRET_HEADER = re.compile(
 
 ERR_ACTION_REQUIRED = "properties.action is required: say what the job does."
 ERR_ACTION_TYPE = (
-    "{path}.type {value!r} is not supported; use Http, Https or WebJob "
-    "(the emulator does not run Storage queue or Service Bus actions)."
+    "{path}.type {value!r} is not supported; use Http, Https, StorageQueue or WebJob."
+)
+ERR_SERVICE_BUS = (
+    "{path}.type {value!r} is not supported: the emulator does not send Service Bus "
+    "messages (there is no local Service Bus it could start here); use Http, Https, "
+    "StorageQueue or WebJob."
 )
 ERR_REQUEST_REQUIRED = "{path}.request with a uri is required for an {kind} action."
 ERR_URI = "{path}.request.uri {value!r} must be an absolute {scheme} URL."
@@ -178,16 +183,18 @@ def validate_action(
     lowered = {k.lower(): (k, v) for k, v in data.items()}
     kind = _choice(lowered.get("type", (None, None))[1], ACTION_TYPES)
     if kind is None:
-        raise RecurrenceError(
-            f"{path}.type",
-            ERR_ACTION_TYPE.format(
-                path=path, value=lowered.get("type", (None, None))[1]
-            ),
-        )
+        value = lowered.get("type", (None, None))[1]
+        refused = _choice(value, UNSUPPORTED_ACTION_TYPES)
+        message = ERR_SERVICE_BUS if refused else ERR_ACTION_TYPE
+        raise RecurrenceError(f"{path}.type", message.format(path=path, value=value))
     action: dict[str, Any] = {"type": kind}
     if kind in ("Http", "Https"):
         action["request"] = _validate_request(
             lowered.get("request", (None, None))[1], path=path, kind=kind
+        )
+    elif kind == "StorageQueue":
+        action["queueMessage"] = validate_queue_message(
+            lowered.get("queuemessage", (None, None))[1], path=path
         )
     else:
         web = lowered.get("webjob", (None, None))[1]

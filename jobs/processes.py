@@ -195,7 +195,7 @@ def _setpriv() -> str | None:
     return path if "--pdeathsig" in usage else None
 
 
-def pdeathsig_wrapper() -> tuple[str, ...]:
+def pdeathsig_wrapper(*, as_job: bool = True) -> tuple[str, ...]:
     """The prefix of every job's command: `setpriv [--reuid U --regid G
     --clear-groups] --pdeathsig KILL --` when this machine has setpriv.
 
@@ -207,23 +207,25 @@ def pdeathsig_wrapper() -> tuple[str, ...]:
     gives up is preexec's parent check: a parent killed in the millisecond
     between vfork and setpriv's prctl leaves that one job running (the next
     host of the instance ends it, as any leftover). Without setpriv, preexec.
+    `as_job=False`: a process of the emulator's own (Azurite), which keeps its
+    user.
     """
     path = _setpriv()
     if path is None:
         return ()
-    ids = settings.WEBJOBS_RUN_AS_IDS
+    ids = settings.WEBJOBS_RUN_AS_IDS if as_job else None
     user = (f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups") if ids else ()
     return (path, *user, "--pdeathsig", "KILL", "--")
 
 
-def die_with(parent: int):
+def die_with(parent: int, *, as_job: bool = True):
     """Popen's preexec_fn when there is no setpriv, else None: the job runs as
     WEBJOBS_RUN_AS and gets SIGKILL when `parent` dies, even by kill -9. If the
     parent died between fork and prctl, the signal would never come; the
     parent-pid check closes that."""
     if _setpriv() is not None:
         return None
-    ids = settings.WEBJOBS_RUN_AS_IDS
+    ids = settings.WEBJOBS_RUN_AS_IDS if as_job else None
 
     def set_pdeathsig() -> None:
         if ids is not None:  # the user first: a change of user clears the signal

@@ -41,6 +41,7 @@ from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
+from scheduler.queues import queue_send
 from scheduler.redirects import opener
 from scheduler.secrets import SealError, action_open
 from scheduler.services import history_add
@@ -77,7 +78,7 @@ def attempt_execute(attempt_pk: int) -> str:
     if attempt is None:
         return "already done"
     action = _action_of(attempt)
-    if action is not None and action["type"] not in ("Http", "Https"):
+    if action is not None and action["type"] == "WebJob":
         return _webjob_when_due(attempt, action)  # claimed at the due instant
     if not _claim(attempt):  # a second delivery of the task
         return "already done"
@@ -85,11 +86,14 @@ def attempt_execute(attempt_pk: int) -> str:
         return "no error action"
     start = clock_now()
     try:
-        request = action_open(action)["request"]  # its credentials, to send
+        opened = action_open(action)  # its credentials, to send
     except SealError as exc:
         result = _Result(False, str(exc))
     else:
-        result = _http(request)
+        if action["type"] == "StorageQueue":  # scheduler/queues.py
+            result = _Result(*queue_send(attempt=attempt, action=opened))
+        else:
+            result = _http(opened["request"])
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
 

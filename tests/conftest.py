@@ -61,11 +61,15 @@ def _wait_for_children(timeout: float = 10.0) -> None:
     import time
 
     from jobs.processes import alive, descendants, reap
+    from tests.instance import SESSION_PROCESSES
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reap()
-        if not [p for p in descendants(os.getpid()) if alive(p)]:
+        kept = {*SESSION_PROCESSES}
+        for pid in SESSION_PROCESSES:
+            kept.update(descendants(pid))
+        if not [p for p in descendants(os.getpid()) if alive(p) and p not in kept]:
             return
         time.sleep(0.05)
 
