@@ -11,18 +11,27 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[scale]'
 	touch $@
 
+# Azurite (Microsoft's Azure Storage emulator, package-lock.json pins it): the
+# queue service that runinstance starts with AZURITE=1 and the StorageQueue tests
+# start. Without npm the emulator still runs (AZURITE unset); those tests then
+# skip with the reason, or fail under REQUIRE_SERVICES=1 (CI).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "note: npm not found; Azurite is not installed (AZURITE=1 needs it)"; fi
+
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[scale,dev]'
 	touch $@
 
 ## Set up (venv, install, migrate, admin user) and run one instance on SQLite.
-run: $(VENV)/.installed
+run: $(VENV)/.installed node_modules/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensureadmin
 	$(PY) manage.py runinstance
 
 ## Set up and run the tests (the layers contract first: docs/architecture.md).
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev node_modules/.installed browser
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -41,4 +50,4 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/run_trigger.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

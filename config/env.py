@@ -8,9 +8,12 @@ Kudu's own app settings (WEBJOBS_*) are "true-like" when they are 1 or true.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 from core.timezones import TimeZoneError, iana_zone
@@ -18,6 +21,9 @@ from core.timezones import TimeZoneError, iana_zone
 
 class EnvError(ValueError):
     pass
+
+
+T = TypeVar("T")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -36,7 +42,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise EnvError(f"{name} must be true or false (or 1/0), not {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -46,7 +54,31 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise EnvError(f"{name} must be an integer, not {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise EnvError(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise EnvError(f"{name} must be at most {maximum}, not {value}.")
     return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise EnvError(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return value
+
+
+def env_parsed(name: str, parse: Callable[[str], T], default: T) -> T:
+    """A structured value: `parse` checks the text and raises ValueError with
+    what is wrong; the error then names the variable too."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as exc:
+        raise EnvError(f"{name}: {exc}") from None
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
@@ -105,6 +137,60 @@ def env_site_name(name: str, default: str) -> str:
             f"not {value!r}."
         )
     return value
+
+
+def env_run_as(name: str) -> tuple[str, tuple[int, int] | None]:
+    """The user WebJobs run as, and its (uid, gid) when that is a switch.
+
+    Unset: ``nobody`` when this process is root (a job is arbitrary code; it
+    must not read the emulator's files), else this process's own user. A
+    switch needs root: any other user while not root is a start-up error.
+    """
+    me = os.geteuid()
+    raw = os.environ.get(name, "").strip() or ("nobody" if me == 0 else "")
+    if not raw:
+        return pwd.getpwuid(me).pw_name, None
+    try:
+        entry = pwd.getpwnam(raw)
+    except KeyError:
+        raise EnvError(f"{name}: there is no user {raw!r} on this machine.") from None
+    if entry.pw_uid == me:
+        return raw, None
+    if me != 0:
+        raise EnvError(
+            f"{name}={raw!r} needs the emulator to run as root to switch users; "
+            "unset it to run jobs as yourself."
+        )
+    return raw, (entry.pw_uid, entry.pw_gid)
+
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def env_app_settings(name: str) -> dict[str, str]:
+    """App Service's application settings for WebJobs: a file of NAME=VALUE
+    lines (blank lines and # comments skipped) named by the variable."""
+    path = os.environ.get(name, "").strip()
+    if not path:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvError(f"{name}: cannot read {path}: {exc}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not _SETTING_NAME.match(key):
+            raise EnvError(
+                f"{name}: line {number} of {path} is not NAME=VALUE "
+                "(a name is letters, digits and _, not starting with a digit)."
+            )
+        values[key] = value.strip()
+    return values
 
 
 def database_from_url(url: str, *, default_sqlite: Path) -> dict:

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 from config.env import (
+    EnvError,
     database_from_url,
+    env_app_settings,
     env_bool,
+    env_choice,
     env_float,
     env_float_list,
     env_int,
+    env_parsed,
+    env_run_as,
     env_site_name,
     env_str,
     env_time_zone,
     secret_key_from_file,
 )
+from core.storage_queue import ENCODINGS, parse_azurite_accounts, storage_accounts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +36,21 @@ WEBJOBS_ROOT = Path(env_str("WEBJOBS_ROOT", str(BASE_DIR / "var"))).resolve()
 
 SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(WEBJOBS_ROOT / "secret_key")
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "*").split(",") if h]
 HOST = env_str("HOST", "127.0.0.1")
+# The Host header decides the URLs the APIs answer (Location, output_url): only
+# the loopback names and the bound host by default; ALLOWED_HOSTS adds more
+# (comma-separated, Django's syntax: .example.com, or * for any).
+ALLOWED_HOSTS = [
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    *([HOST] if HOST not in ("0.0.0.0", "::", "") else []),
+    *(h.strip() for h in env_str("ALLOWED_HOSTS").split(",") if h.strip()),
+]
+# Behind a TLS proxy that says so (X-Forwarded-Proto: https), requests count as
+# HTTPS; only set it when that proxy always sets or strips the header.
+if env_bool("WEBJOBS_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PORT = env_int("PORT", 8000, minimum=1)
 
 INSTALLED_APPS = [
@@ -42,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    "axes",
     # Bottom to top, as the layers stand (docs/architecture.md).
     "config.apps.ConfigConfig",
     "history",
@@ -54,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Any request keeps the instance awake when Always On is off (jobs/alwayson.py).
     "jobs.middleware.InstanceActivityMiddleware",
+    # Session and CSRF cookies are Secure on a request that came over HTTPS
+    # (above the middlewares that set them: it sees their responses after them).
+    "config.middleware.secure_cookies",
     # gunicorn serves no static files; the admin's CSS/JS come through WhiteNoise,
     # straight from the app folders (no collectstatic step to forget).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,7 +89,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Repeated wrong passwords lock out (the portal's login; jobs/auth.py for
+    # the APIs' Basic auth).
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins per user name and address before a lock-out, and for how long.
+AXES_FAILURE_LIMIT = env_int("WEBJOBS_LOGIN_FAILURES", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WEBJOBS_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "emulator.urls"
 APPEND_SLASH = False
@@ -132,7 +170,13 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        "axes": {"level": "WARNING"},
+        # The Azure clients (StorageQueue actions) log every request's headers
+        # at INFO: a dozen lines per send.
+        "azure": {"level": env_str("AZURE_LOG_LEVEL", "WARNING")},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -167,6 +211,13 @@ WEBJOBS_MAX_UNPACKED_BYTES = env_int(
 WEBJOBS_MAX_FILES = env_int("WEBJOBS_MAX_FILES", 10_000, minimum=1)
 # A run's output_log.txt stops growing here, with one truncation line.
 WEBJOBS_MAX_LOG_BYTES = env_int("WEBJOBS_MAX_LOG_BYTES", 10 * 2**20, minimum=1024)
+# Who a job's process runs as (docs/behaviour.md): `nobody` when the emulator
+# is root, so a job cannot read the emulator's files; its uid/gid when that is a
+# switch (jobs/processes.py), else None.
+WEBJOBS_RUN_AS, WEBJOBS_RUN_AS_IDS = env_run_as("WEBJOBS_RUN_AS")
+# App Service's application settings: what jobs see besides Kudu's variables
+# (nothing of the emulator's own environment reaches a job: jobs/environment.py).
+WEBJOBS_APP_SETTINGS = env_app_settings("WEBJOBS_APP_SETTINGS")
 # Instance id, as Kudu's WEBSITE_INSTANCE_ID; its first 6 characters label logs.
 WEBSITE_INSTANCE_ID = env_str("WEBSITE_INSTANCE_ID") or socket.gethostname()
 
@@ -213,6 +264,26 @@ SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
 # (BENCH_LAUNCHERS=1, 2, 3) did not show one count clearly better on 2 cores.
 WEBJOBS_LAUNCHERS = env_int("WEBJOBS_LAUNCHERS", 2, minimum=1)
 
+# --- Storage queue actions (scheduler/queues.py) ----------------------------------
+# Every storage account is served by the local Azurite's queue service
+# (http://127.0.0.1:AZURITE_QUEUE_PORT/<account>), unless this JSON object maps
+# its name to a connection string (a real account, another emulator); only the
+# string's endpoint is used, the action's sasToken authenticates.
+SCHEDULER_STORAGE_ACCOUNTS = env_parsed(
+    "SCHEDULER_STORAGE_ACCOUNTS", storage_accounts, default={}
+)
+# base64 of the XML (what the real service stored, and what queue triggers
+# decode by default) or none (the XML as text).
+SCHEDULER_STORAGE_QUEUE_ENCODING = env_choice(
+    "SCHEDULER_STORAGE_QUEUE_ENCODING", "base64", ENCODINGS
+)
+# runinstance starts Azurite's queue service when AZURITE is on (data in
+# WEBJOBS_ROOT/azurite); AZURITE_ACCOUNTS is Azurite's own list of extra
+# accounts (NAME:KEY[:KEY2];...), devstoreaccount1 is always kept.
+AZURITE = env_bool("AZURITE", False)
+AZURITE_QUEUE_PORT = env_int("AZURITE_QUEUE_PORT", 10001, minimum=1, maximum=65535)
+AZURITE_ACCOUNTS = env_parsed("AZURITE_ACCOUNTS", parse_azurite_accounts, default={})
+
 # --- django-q2 ------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
@@ -234,6 +305,19 @@ Q_CLUSTER = {
     "label": "Queue",
     "sync": env_bool("Q_SYNC", False),
 }
+# Seconds a StorageQueue send may take to connect, and to be answered; never
+# retried by the client (the job's retry policy retries), so one send is bounded
+# by this. 10 s, or a third of Q_TIMEOUT when that is shorter.
+SCHEDULER_STORAGE_QUEUE_TIMEOUT = env_float(
+    "SCHEDULER_STORAGE_QUEUE_TIMEOUT", min(10.0, Q_CLUSTER["timeout"] / 3), minimum=1
+)
+if 3 * SCHEDULER_STORAGE_QUEUE_TIMEOUT > Q_CLUSTER["timeout"]:
+    # A send connects then waits for its answer, each within the timeout; the
+    # task must end well inside the queue's own timeout, never be killed by it.
+    raise EnvError(
+        f"SCHEDULER_STORAGE_QUEUE_TIMEOUT ({SCHEDULER_STORAGE_QUEUE_TIMEOUT:g}) must "
+        f"be at most a third of Q_TIMEOUT ({Q_CLUSTER['timeout']})."
+    )
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

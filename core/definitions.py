@@ -7,14 +7,16 @@ Each error names the JSON field, so the ARM API can answer with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from core.recurrence import RecurrenceError
+from core.storage_queue import validate_queue_message
 
-ACTION_TYPES = ("Http", "Https", "WebJob")
-UNSUPPORTED_ACTION_TYPES = ("StorageQueue", "ServiceBusQueue", "ServiceBusTopic")
+ACTION_TYPES = ("Http", "Https", "WebJob", "StorageQueue")
+UNSUPPORTED_ACTION_TYPES = ("ServiceBusQueue", "ServiceBusTopic")
 RETRY_TYPES = ("None", "Fixed")
 # Latest Azure docs: "retries the job four more times at 30-second intervals",
 # interval at least 15 s and at most 18 months, count at most 20.
@@ -24,11 +26,20 @@ MIN_RETRY_INTERVAL = timedelta(seconds=15)
 MAX_RETRY_INTERVAL = timedelta(days=548)
 MAX_RETRY_COUNT = 20
 SECRET_KEYS = ("password", "pfx", "secret", "sasToken", "sasKey")
+# Request headers whose values are credentials (issue 15): stored sealed, never
+# returned, dropped on a redirect to another origin.
+SECRET_HEADER = re.compile(
+    r"^(authorization|proxy-authorization|cookie)$|-key$|token", re.IGNORECASE
+)
 
 ERR_ACTION_REQUIRED = "properties.action is required: say what the job does."
 ERR_ACTION_TYPE = (
-    "{path}.type {value!r} is not supported; use Http, Https or WebJob "
-    "(the emulator does not run Storage queue or Service Bus actions)."
+    "{path}.type {value!r} is not supported; use Http, Https, StorageQueue or WebJob."
+)
+ERR_SERVICE_BUS = (
+    "{path}.type {value!r} is not supported: the emulator does not send Service Bus "
+    "messages (there is no local Service Bus it could start here); use Http, Https, "
+    "StorageQueue or WebJob."
 )
 ERR_REQUEST_REQUIRED = "{path}.request with a uri is required for an {kind} action."
 ERR_URI = "{path}.request.uri {value!r} must be an absolute {scheme} URL."
@@ -172,16 +183,18 @@ def validate_action(
     lowered = {k.lower(): (k, v) for k, v in data.items()}
     kind = _choice(lowered.get("type", (None, None))[1], ACTION_TYPES)
     if kind is None:
-        raise RecurrenceError(
-            f"{path}.type",
-            ERR_ACTION_TYPE.format(
-                path=path, value=lowered.get("type", (None, None))[1]
-            ),
-        )
+        value = lowered.get("type", (None, None))[1]
+        refused = _choice(value, UNSUPPORTED_ACTION_TYPES)
+        message = ERR_SERVICE_BUS if refused else ERR_ACTION_TYPE
+        raise RecurrenceError(f"{path}.type", message.format(path=path, value=value))
     action: dict[str, Any] = {"type": kind}
     if kind in ("Http", "Https"):
         action["request"] = _validate_request(
             lowered.get("request", (None, None))[1], path=path, kind=kind
+        )
+    elif kind == "StorageQueue":
+        action["queueMessage"] = validate_queue_message(
+            lowered.get("queuemessage", (None, None))[1], path=path
         )
     else:
         web = lowered.get("webjob", (None, None))[1]
@@ -257,16 +270,47 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
 
 
 def redact(action: dict) -> dict:
-    """The action as the API returns it: secrets never leave the emulator."""
+    """The action as the API returns it: secrets never leave the emulator
+    (secret fields and the headers SECRET_HEADER names are left out)."""
 
-    def walk(value: Any) -> Any:
+    def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items() if k not in SECRET_KEYS}
+            return {
+                k: walk(v, k)
+                for k, v in value.items()
+                if k not in SECRET_KEYS
+                and not (key == "headers" and SECRET_HEADER.search(k))
+            }
         if isinstance(value, list):
             return [walk(v) for v in value]
         return value
 
     return walk(action)
+
+
+def secrets_map(action: dict, change: Callable[[Any], Any]) -> dict:
+    """A copy of the action (and its errorAction) with `change` applied to each
+    secret value: the Basic password, secret headers, a queue's SAS token."""
+    action = dict(action)
+    request = action.get("request")
+    if isinstance(request, dict):
+        request = dict(request)
+        auth = request.get("authentication")
+        if isinstance(auth, dict) and "password" in auth:
+            request["authentication"] = {**auth, "password": change(auth["password"])}
+        headers = request.get("headers")
+        if isinstance(headers, dict):
+            request["headers"] = {
+                name: change(value) if SECRET_HEADER.search(name) else value
+                for name, value in headers.items()
+            }
+        action["request"] = request
+    queue = action.get("queueMessage")
+    if isinstance(queue, dict) and "sasToken" in queue:
+        action["queueMessage"] = {**queue, "sasToken": change(queue["sasToken"])}
+    if isinstance(action.get("errorAction"), dict):
+        action["errorAction"] = secrets_map(action["errorAction"], change)
+    return action
 
 
 def _choice(value: Any, choices: tuple[str, ...]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ERR_RUNTIME_MISSING = (
@@ -33,14 +34,33 @@ _INTERPRETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _WINDOWS = (".cmd", ".bat", ".exe")
 
 
+def _which(program: str, runnable: Callable[[str], bool]) -> str | None:
+    """shutil.which, skipping what `runnable` refuses."""
+    if os.sep in program:
+        return program if shutil.which(program) and runnable(program) else None
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        found = shutil.which(program, path=folder) if folder else None
+        if found and runnable(found):
+            return found
+    return None
+
+
 @dataclass(frozen=True)
 class Runtime:
     argv_prefix: tuple[str, ...]  # empty when error is set
     error: str | None
 
 
-def resolve_runtime(extension: str, script: str, host: str) -> Runtime:
-    """Find the interpreter for a script on this host's PATH."""
+def resolve_runtime(
+    extension: str,
+    script: str,
+    host: str,
+    *,
+    runnable: Callable[[str], bool] = lambda path: True,
+) -> Runtime:
+    """Find the interpreter for a script on this host's PATH: the first one that
+    `runnable` says the job's user may execute (a pyenv shim under /root is no
+    use to a job that runs as nobody)."""
     ext = extension.lower()
     if ext in _WINDOWS:
         return Runtime((), ERR_WINDOWS_ONLY.format(script=script, ext=ext))
@@ -48,7 +68,7 @@ def resolve_runtime(extension: str, script: str, host: str) -> Runtime:
     override = os.environ.get(f"WEBJOBS_{ext[1:].upper()}_PATH")  # e.g. WEBJOBS_PY_PATH
     candidates = (override,) if override else programs
     for program in candidates:
-        found = shutil.which(program)
+        found = _which(program, runnable)
         if found:
             return Runtime((found, *extra), None)
     return Runtime(

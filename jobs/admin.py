@@ -21,6 +21,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -30,12 +31,12 @@ from core.charts import duration_text
 from core.kudu import iso_utc
 from core.ncrontab import cron_words_or_text
 from core.packaging import PackageError, validate_name, validate_settings
-from core.runtimes import resolve_runtime
 from history.selectors import run_seconds, run_status
 from history.services import RunConflict, RunRequestError
 from jobs import selectors
 from jobs.hooks import webjob_timer
-from jobs.models import InstanceStatus, WebJob
+from jobs.models import ApiToken, InstanceStatus, WebJob
+from jobs.processes import job_runtime
 from jobs.services import (
     run_request,
     upload_spool,
@@ -45,6 +46,7 @@ from jobs.services import (
     webjob_start,
     webjob_stop,
 )
+from jobs.tokens import token_revoke
 
 SCHEDULED = "scheduled"  # "How to run": triggered, with a CRON in settings.job
 ERR_SCHEDULE_REQUIRED = (
@@ -455,7 +457,7 @@ class WebJobAdmin(admin.ModelAdmin):
     def command(self, obj: WebJob) -> str:
         """What runs: the interpreter and the script, from the package folder."""
         script = PurePosixPath(obj.run_command)
-        runtime = resolve_runtime(obj.extension, script.name, obj.script_host)
+        runtime = job_runtime(obj.extension, script.name, obj.script_host)
         if runtime.error:
             return obj.run_command
         argv = shlex.join([*runtime.argv_prefix, obj.run_command])
@@ -591,3 +593,49 @@ class WebJobAdmin(admin.ModelAdmin):
             return
         service(job=job)
         self.message_user(request, f"{job.name}: {done}.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by `manage.py apitoken create` (the token is shown
+    once); here they are listed and revoked."""
+
+    list_display = [
+        "prefix_display",
+        "user",
+        "name",
+        "created_at",
+        "expires_at",
+        "state",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = [
+        "prefix",
+        "user",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    fields = readonly_fields
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked, not deleted: the list says who had access
+
+    @admin.display(description="Token")
+    def prefix_display(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="State")
+    def state(self, obj: ApiToken) -> str:
+        return status_pill(obj.state(now=timezone.now()).capitalize())
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke_selected(self, request, queryset) -> None:
+        count = sum(token_revoke(token_id=row.pk) for row in queryset)
+        self.message_user(request, f"Revoked {count} token(s).")

@@ -6,6 +6,10 @@ pair is remembered in this process for a short time. The cache key is an HMAC of
 the password under SECRET_KEY together with the stored hash, so a password
 change (new hash) or a deactivated user invalidates it at once, and no password
 is kept in memory in the clear.
+
+Repeated wrong passwords lock the user out from that address (django-axes, the
+same counter as the portal's login page, kept in the database so every
+instance and worker sees it): a locked-out caller gets 429 until the cool-off.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import hmac
 import threading
 import time
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_login_failed
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
@@ -31,8 +37,27 @@ def _fingerprint(user, password: str) -> bytes:
     return hmac.new(settings.SECRET_KEY.encode(), msg, hashlib.sha256).digest()
 
 
-def check_credentials(username: str, password: str):
-    """The active user for these credentials, or None."""
+ERR_LOCKED = (
+    "Too many failed logins for this user from this address; try again later "
+    "(an administrator can lift it: manage.py axes_reset_username)."
+)
+
+
+def check_credentials(username: str, password: str, *, request=None):
+    """The active user for these credentials, or None. With `request` (an
+    HttpRequest), a lock-out is enforced (Throttled) and a failure counted."""
+    credentials = {"username": username}
+    if request is not None and not AxesProxyHandler.is_allowed(request, credentials):
+        raise exceptions.Throttled(detail=ERR_LOCKED)
+    user = _check(username, password)
+    if user is None and request is not None:
+        user_login_failed.send(
+            sender=__name__, credentials=credentials, request=request
+        )
+    return user
+
+
+def _check(username: str, password: str):
     User = get_user_model()
     user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
     if user is None or not user.is_active:
@@ -57,7 +82,9 @@ class CachedBasicAuthentication(BasicAuthentication):
     www_authenticate_realm = "webjobs-emulator"
 
     def authenticate_credentials(self, userid, password, request=None):
-        user = check_credentials(userid, password)
+        # axes marks and reads the HttpRequest, not DRF's wrapper of it.
+        http_request = getattr(request, "_request", request)
+        user = check_credentials(userid, password, request=http_request)
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid username or password.")
         return (user, None)

@@ -40,15 +40,16 @@ from django.utils import timezone
 from config.clock import clock_now
 from core.kudu import iso_utc
 from core.packaging import PackageError, find_runnable, validate_name
-from core.runtimes import resolve_runtime
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
 from jobs.models import Deployment, DeployStatus, WebHook, WebJob
+from jobs.processes import job_runtime
 from jobs.services import (
     package_unpack,
     webjob_fill,
     webjob_note_ignored_schedule,
     webjob_read_settings,
 )
+from jobs.storage import job_folders, package_readable, spine
 from jobs.webhooks import hooks_publish
 
 JOBS_DIR = PurePosixPath("App_Data", "jobs")
@@ -184,9 +185,8 @@ def _stage_job(kind: str, folder: Path, jobs_dir: Path) -> StagedJob:
         job_settings = webjob_read_settings(folder / runnable.script_dir, kind=kind)
     except PackageError as exc:
         raise PackageError(ERR_JOB.format(kind=kind, name=name, detail=exc)) from None
-    runtime = resolve_runtime(
-        runnable.extension, runnable.run_command.name, runnable.host
-    )
+    runtime = job_runtime(runnable.extension, runnable.run_command.name, runnable.host)
+    package_readable(folder)  # by its job, which may run as another user
     staged = jobs_dir / kind / name
     staged.parent.mkdir(parents=True, exist_ok=True)
     os.rename(folder, staged)
@@ -275,7 +275,9 @@ def package_apply(
                 )
                 job.source, job.deployment_id = WebJob.Source.PACKAGE, deployment_id
                 job.save()
+                spine(job.package_dir.parent)
                 _move_in(staged.folder, job.package_dir, moves)
+                job_folders(job)
                 for hook in webjob_deployed_hooks:
                     hook(job)
                 log(MSG_JOB.format(name=job.name, kind=job.kind, verb=verb))
@@ -286,6 +288,8 @@ def package_apply(
                 removed_data.append(job.data_dir)
                 job.delete()
                 log(MSG_REMOVED.format(name=job.name, kind=job.kind))
+            package_readable(plan.content)  # WEBROOT_PATH, read by jobs
+            spine(wwwroot().parent)
             _move_in(plan.content, wwwroot(), moves)
     except BaseException:
         _undo(moves)

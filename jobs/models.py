@@ -158,10 +158,22 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)  # to tell tokens apart in listings
     created_at = models.DateTimeField(auto_now_add=True)
+    # Real time, not the emulator clock: moving the clock must not expire tokens.
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    def state(self, *, now) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
 
 
 class DeployStatus(models.IntegerChoices):

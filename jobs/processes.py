@@ -10,6 +10,10 @@ import signal
 import subprocess
 import time
 
+from django.conf import settings
+
+from core.runtimes import Runtime, resolve_runtime
+
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -177,36 +181,57 @@ PR_SET_PDEATHSIG = 1
 
 
 @functools.cache
-def pdeathsig_wrapper() -> tuple[str, ...]:
-    """`setpriv --pdeathsig KILL --` (util-linux) when this machine has it.
-
-    A preexec_fn makes CPython fork the whole parent (~10 ms with Django loaded)
-    instead of vfork (~3 ms), which a burst of 100 starts pays 100 times; the
-    tiny setpriv exec sets the same death signal in the child instead. What it
-    gives up is preexec's parent check: a parent killed in the millisecond
-    between vfork and setpriv's prctl leaves that one job running (the next
-    host of the instance ends it, as any leftover). Without setpriv, preexec.
-    """
+def _setpriv() -> str | None:
+    """util-linux's setpriv, when this machine has one with --pdeathsig."""
     path = shutil.which("setpriv")
     if not path:
-        return ()
+        return None
     try:
         usage = subprocess.run(
             [path, "--help"], capture_output=True, text=True, timeout=5
         ).stdout
     except (OSError, subprocess.SubprocessError):
-        return ()
-    return (path, "--pdeathsig", "KILL", "--") if "--pdeathsig" in usage else ()
-
-
-def die_with(parent: int):
-    """Popen's preexec_fn when there is no setpriv, else None: the job gets
-    SIGKILL when `parent` dies, even by kill -9. If the parent died between fork
-    and prctl, the signal would never come; the parent-pid check closes that."""
-    if pdeathsig_wrapper():
         return None
+    return path if "--pdeathsig" in usage else None
+
+
+def pdeathsig_wrapper(*, as_job: bool = True) -> tuple[str, ...]:
+    """The prefix of every job's command: `setpriv [--reuid U --regid G
+    --clear-groups] --pdeathsig KILL --` when this machine has setpriv.
+
+    The job dies with the process that started it (PR_SET_PDEATHSIG, set by
+    setpriv after it drops to WEBJOBS_RUN_AS, since a change of user clears
+    it). A preexec_fn makes CPython fork the whole parent (~10 ms with Django
+    loaded) instead of vfork (~3 ms), which a burst of 100 starts pays 100
+    times; the tiny setpriv exec does the same in the child instead. What it
+    gives up is preexec's parent check: a parent killed in the millisecond
+    between vfork and setpriv's prctl leaves that one job running (the next
+    host of the instance ends it, as any leftover). Without setpriv, preexec.
+    `as_job=False`: a process of the emulator's own (Azurite), which keeps its
+    user.
+    """
+    path = _setpriv()
+    if path is None:
+        return ()
+    ids = settings.WEBJOBS_RUN_AS_IDS if as_job else None
+    user = (f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups") if ids else ()
+    return (path, *user, "--pdeathsig", "KILL", "--")
+
+
+def die_with(parent: int, *, as_job: bool = True):
+    """Popen's preexec_fn when there is no setpriv, else None: the job runs as
+    WEBJOBS_RUN_AS and gets SIGKILL when `parent` dies, even by kill -9. If the
+    parent died between fork and prctl, the signal would never come; the
+    parent-pid check closes that."""
+    if _setpriv() is not None:
+        return None
+    ids = settings.WEBJOBS_RUN_AS_IDS if as_job else None
 
     def set_pdeathsig() -> None:
+        if ids is not None:  # the user first: a change of user clears the signal
+            os.setgroups([])
+            os.setgid(ids[1])
+            os.setuid(ids[0])
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)
@@ -252,3 +277,50 @@ class SignalWake:
         signal.set_wakeup_fd(-1)
         os.close(self.fd)
         os.close(self._w)
+
+
+# --- what a job's user may run ------------------------------------------------
+
+
+def runnable_by_jobs(path: str) -> bool:
+    """Whether WEBJOBS_RUN_AS may execute `path`: every folder on the way
+    searchable by it and the file executable (the permission bits it would
+    get: owner, group or other). Always true when jobs run as ourselves."""
+    ids = settings.WEBJOBS_RUN_AS_IDS
+    if ids is None:
+        return True
+    uid, gid = ids
+    real = os.path.realpath(path)
+    parts = [real, *_ancestors(real), *_ancestors(os.path.abspath(path))]
+    return all(_permits(part, uid, gid) for part in dict.fromkeys(parts))
+
+
+def can_enter(folder: str) -> bool:
+    """Whether WEBJOBS_RUN_AS may pass through `folder` (its x bit for them)."""
+    ids = settings.WEBJOBS_RUN_AS_IDS
+    return ids is None or _permits(folder, *ids)
+
+
+def _ancestors(path: str) -> list[str]:
+    found = []
+    while (parent := os.path.dirname(path)) != path:
+        found.append(parent)
+        path = parent
+    return found
+
+
+def _permits(path: str, uid: int, gid: int) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    if info.st_uid == uid:
+        return bool(info.st_mode & 0o100)
+    if info.st_gid == gid:
+        return bool(info.st_mode & 0o010)
+    return bool(info.st_mode & 0o001)
+
+
+def job_runtime(extension: str, script: str, host: str) -> Runtime:
+    """The interpreter of a job's script, one its user may run."""
+    return resolve_runtime(extension, script, host, runnable=runnable_by_jobs)

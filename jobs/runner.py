@@ -37,11 +37,11 @@ from config.clock import clock_offset, clock_pin
 from core.continuous import split_lines
 from core.kudu import log_line
 from core.packaging import JobSettings
-from core.runtimes import resolve_runtime
 from history.models import ACTIVE_STATUSES, Run, RunStatus
 from history.services import run_finish
-from jobs.environment import job_environment
-from jobs.processes import die_with, pdeathsig_wrapper, proc_stats
+from jobs.environment import emulator_id, job_environment
+from jobs.processes import die_with, job_runtime, pdeathsig_wrapper, proc_stats
+from jobs.storage import job_folders, job_owns, shutdown_folder, work_copy
 
 IDLE_MESSAGE = (
     "Command '{command}' was aborted due to no output nor CPU activity for {seconds} "
@@ -96,7 +96,6 @@ def run_when_due(job, *, not_before: float, prepare, release) -> None:
     backlog nor a fresh process's cold ORM (bench/fire_lateness.py).
     """
     plan = _launch_plan(job)
-    job.data_dir.mkdir(parents=True, exist_ok=True)
     _fork_monitor(
         lambda: _monitor_when_due(plan, not_before, prepare, release),
         log_path=job.data_dir / "monitor.log",
@@ -105,9 +104,7 @@ def run_when_due(job, *, not_before: float, prepare, release) -> None:
 
 def _launch_plan(job) -> dict:
     """What a run of `job` needs that does not depend on the run itself."""
-    runtime = resolve_runtime(
-        job.extension, Path(job.run_command).name, job.script_host
-    )
+    runtime = job_runtime(job.extension, Path(job.run_command).name, job.script_host)
     pdeathsig_wrapper()  # cached here, in the parent, not asked in each monitor
     job_settings = JobSettings(job.settings or {})
     in_place = job_settings.is_in_place(job.extension)
@@ -117,7 +114,10 @@ def _launch_plan(job) -> dict:
         job.package_dir if in_place else temp / "jobs" / job.kind / job.name / unique
     )
     shutdown_file = temp / "JobsShutdown" / job.kind / job.name / unique
-    shutdown_file.parent.mkdir(parents=True, exist_ok=True)  # jobs may watch it
+    shutdown_folder(shutdown_file.parent)  # jobs may watch it
+    job_folders(job)
+    if in_place:  # it runs, and may write, in its package
+        job_owns(job.package_dir, tree=True)
     return {
         "job": job,
         "error": job.error or runtime.error or "",
@@ -174,6 +174,8 @@ def _run_spec(plan: dict, run) -> dict:
                     run.scheduled_time.isoformat() if run.scheduled_time else ""
                 ),
                 f"WEBSITE_TRIGGERED_JOB_RUNNING_{job.name}": "true",
+                # Which emulator's run this is (its leftovers are found by it).
+                "WEBJOBS_EMULATOR_ID": emulator_id(settings.WEBJOBS_ROOT),
             },
         ),
     )
@@ -247,7 +249,7 @@ def _detach_inherited_state(log_path: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(fd, 1)
@@ -316,7 +318,7 @@ class Monitor:
         spec = self.spec
         work_root = Path(spec["work_root"])
         if not spec["in_place"] and not spec.get("prepared"):
-            shutil.copytree(spec["package_dir"], work_root, symlinks=True)
+            work_copy(Path(spec["package_dir"]), work_root)
         cwd = work_root / Path(spec["run_command"]).parent
         self.write(
             f"Run script '{Path(spec['run_command']).name}' with script host - "
@@ -469,7 +471,7 @@ def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
     try:
         _stop_signals(_stop_before_due)
         if prepared:
-            shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+            work_copy(Path(plan["package_dir"]), Path(plan["work_root"]))
         connection.ensure_connection()
         begin = prepare()
         delay = not_before - time.time()

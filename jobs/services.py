@@ -36,7 +36,6 @@ from core.packaging import (
     validate_name,
     validate_settings,
 )
-from core.runtimes import resolve_runtime
 from history.models import Run, RunStatus
 from history.services import (
     RunConflict,
@@ -49,7 +48,9 @@ from history.services import (
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
 from jobs.host.logs import job_log_note
 from jobs.models import ContinuousStatus, InstanceStatus, WebJob
+from jobs.processes import job_runtime
 from jobs.selectors import live_instances
+from jobs.storage import job_folders, package_readable, spine
 
 ERR_UNKNOWN_JOB = "No {kind} WebJob named {name!r}."
 ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
@@ -115,15 +116,15 @@ def webjob_deploy(
     size = upload.stat().st_size
     if size == 0:
         raise PackageError(ERR_EMPTY)
-    root = _site_root() / kind
-    root.mkdir(parents=True, exist_ok=True)
+    root = spine(_site_root() / kind)
     staging = root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
         package_unpack(upload, staging, filename=filename, is_zip=is_zip)
+        package_readable(staging)  # by its job, which may run as another user
         runnable = find_runnable(staging)
         job_settings = webjob_read_settings(staging / runnable.script_dir, kind=kind)
-        runtime = resolve_runtime(
+        runtime = job_runtime(
             runnable.extension, runnable.run_command.name, runnable.host
         )
         with transaction.atomic():
@@ -142,6 +143,7 @@ def webjob_deploy(
             job.source, job.deployment_id = WebJob.Source.UPLOAD, ""
             job.save()
             _swap_into_place(staging, job.package_dir)
+            job_folders(job)
             for hook in webjob_deployed_hooks:
                 hook(job)
     finally:

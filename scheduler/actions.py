@@ -41,6 +41,9 @@ from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
+from scheduler.queues import queue_send
+from scheduler.redirects import opener
+from scheduler.secrets import SealError, action_open
 from scheduler.services import history_add
 from scheduler.webjobs import scheduler_log, trigger_text
 
@@ -75,14 +78,22 @@ def attempt_execute(attempt_pk: int) -> str:
     if attempt is None:
         return "already done"
     action = _action_of(attempt)
-    if action is not None and action["type"] not in ("Http", "Https"):
+    if action is not None and action["type"] == "WebJob":
         return _webjob_when_due(attempt, action)  # claimed at the due instant
     if not _claim(attempt):  # a second delivery of the task
         return "already done"
     if action is None:
         return "no error action"
     start = clock_now()
-    result = _http(action["request"])
+    try:
+        opened = action_open(action)  # its credentials, to send
+    except SealError as exc:
+        result = _Result(False, str(exc))
+    else:
+        if action["type"] == "StorageQueue":  # scheduler/queues.py
+            result = _Result(*queue_send(attempt=attempt, action=opened))
+        else:
+            result = _http(opened["request"])
     _conclude(attempt, action, result, start=start)
     return "Completed" if result.ok else "Failed"
 
@@ -186,9 +197,7 @@ def _http(request: dict) -> _Result:
     )
     limit = settings.SCHEDULER_HISTORY_BODY_BYTES
     try:
-        with urllib.request.urlopen(
-            req, timeout=settings.SCHEDULER_HTTP_TIMEOUT
-        ) as resp:
+        with opener.open(req, timeout=settings.SCHEDULER_HTTP_TIMEOUT) as resp:
             text = resp.read(limit).decode("utf-8", "replace")
             return _Result(
                 True,

@@ -211,6 +211,10 @@ class JobAdmin(admin.ModelAdmin):
                     "body",
                     "webjob_name",
                     "arguments",
+                    "queue_account",
+                    "queue_name",
+                    "queue_sas_token",
+                    "queue_message",
                 ]
             },
         ),

@@ -24,6 +24,7 @@ from core.recurrence import (
 from core.recurrence_json import recurrence_from_json, recurrence_to_json
 from jobs.models import WebJob
 from scheduler.models import Job, JobCollection
+from scheduler.secrets import action_open
 from scheduler.selectors import field_message
 from scheduler.services import ERR_QUOTA_JOBS, Conflict, collection_put, job_put
 
@@ -82,6 +83,10 @@ _FIELD_FOR_PATH = (
     ("properties.action.request", "url"),
     ("properties.action.type", "action_type"),
     ("properties.action.webJob", "webjob_name"),
+    ("properties.action.queueMessage.storageAccount", "queue_account"),
+    ("properties.action.queueMessage.queueName", "queue_name"),
+    ("properties.action.queueMessage.sasToken", "queue_sas_token"),
+    ("properties.action.queueMessage.message", "queue_message"),
 )
 
 
@@ -190,7 +195,11 @@ class JobForm(forms.ModelForm):
     count = forms.IntegerField(label="Number of runs", required=False)
     action_type = forms.ChoiceField(
         label="Action",
-        choices=[("http", "Call a URL"), ("webjob", "Run a WebJob")],
+        choices=[
+            ("http", "Call a URL"),
+            ("queue", "Put a message on a storage queue"),
+            ("webjob", "Run a WebJob"),
+        ],
         widget=_radios(),
         initial="http",
     )
@@ -207,6 +216,27 @@ class JobForm(forms.ModelForm):
     )
     webjob_name = forms.ChoiceField(label="WebJob", required=False)
     arguments = forms.CharField(label="Arguments", required=False)
+    queue_account = forms.CharField(
+        label="Storage account",
+        required=False,
+        help_text="devstoreaccount1: the local Azurite's account.",
+    )
+    queue_name = forms.CharField(label="Queue", required=False)
+    queue_sas_token = forms.CharField(
+        label="SAS token",
+        required=False,
+        strip=True,
+        # A secret: never sent back to the browser; empty on an edit keeps it.
+        widget=forms.PasswordInput(attrs={"size": 60}, render_value=False),
+        help_text="A shared access signature of the queue that may add messages "
+        "(sp=a). Leave empty to keep the current one.",
+    )
+    queue_message = forms.CharField(
+        label="Message",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     class Meta:
         model = Job
@@ -320,11 +350,14 @@ class JobForm(forms.ModelForm):
         """The action from the form; on an edit, what the form does not show
         (retry policy, error action, headers, authentication) is kept."""
         cleaned = self.cleaned_data
-        existing = dict(self.instance.action or {}) if self.instance.pk else {}
+        # The stored credentials, opened: job_put seals them again.
+        existing = action_open(self.instance.action or {}) if self.instance.pk else {}
         kept = {k: v for k, v in existing.items() if k.lower() in _KEPT_ACTION_KEYS}
         if cleaned["action_type"] == "webjob":
             web = {"name": cleaned["webjob_name"], "arguments": cleaned["arguments"]}
             return {**kept, "type": "WebJob", "webJob": web}
+        if cleaned["action_type"] == "queue":
+            return {**kept, "type": "StorageQueue", "queueMessage": self._queue()}
         url = cleaned["url"].strip()
         request = dict(existing.get("request") or {})
         if existing.get("type") not in _HTTP_TYPES:
@@ -336,6 +369,22 @@ class JobForm(forms.ModelForm):
             request.pop("body", None)
         kind = "Https" if url.lower().startswith("https:") else "Http"
         return {**kept, "type": kind, "request": request}
+
+    def _queue(self) -> dict[str, Any]:
+        """The queueMessage; an empty SAS token keeps the saved one (the form
+        never shows it), provided the action already was a storage queue's."""
+        cleaned = self.cleaned_data
+        token = cleaned["queue_sas_token"]
+        # Opened: job_put seals it again (scheduler/secrets.py).
+        existing = action_open(self.instance.action or {}) if self.instance.pk else {}
+        if not token and existing.get("type") == "StorageQueue":
+            token = existing["queueMessage"].get("sasToken", "")
+        return {
+            "storageAccount": cleaned["queue_account"].strip(),
+            "queueName": cleaned["queue_name"].strip(),
+            "sasToken": token,
+            "message": cleaned["queue_message"],
+        }
 
 
 def job_initial(job: Job) -> dict[str, Any]:
@@ -379,6 +428,14 @@ def _action_initial(action: dict[str, Any]) -> dict[str, Any]:
             "action_type": "webjob",
             "webjob_name": web.get("name", ""),
             "arguments": web.get("arguments", ""),
+        }
+    if action.get("type") == "StorageQueue":
+        queue = action.get("queueMessage") or {}
+        return {
+            "action_type": "queue",
+            "queue_account": queue.get("storageAccount", ""),
+            "queue_name": queue.get("queueName", ""),
+            "queue_message": queue.get("message", ""),
         }
     request = action.get("request") or {}
     return {

@@ -36,6 +36,7 @@ from scheduler.models import (
     JobState,
     Sku,
 )
+from scheduler.secrets import action_seal
 
 logger = logging.getLogger("scheduler.engine")
 FieldError = RecurrenceError  # a 400 naming the JSON field
@@ -301,7 +302,8 @@ def job_put(
                 ERR_START_AHEAD.format(value=props.get("starttime")),
             )
     if "action" in props or not partial:
-        job.action = validate_action(props.get("action"))
+        # Credentials are stored sealed (scheduler/secrets.py).
+        job.action = action_seal(validate_action(props.get("action")))
         job.retry_interval_format = _retry_format(props.get("action"))
     schedule_changed = "recurrence" in props or "starttime" in props or not partial
     if schedule_changed:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -23,6 +25,16 @@ def _clean_site():
     _wait_for_children()
     for sub in ("site", "data", "temp"):
         shutil.rmtree(django_settings.WEBJOBS_ROOT / sub, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch():
+    """A folder a job may write to: jobs run as WEBJOBS_RUN_AS (nobody, when the
+    tests run as root), who cannot enter pytest's own tmp_path (0700)."""
+    path = Path(tempfile.mkdtemp(prefix="webjobs-scratch-"))
+    path.chmod(0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -49,11 +61,15 @@ def _wait_for_children(timeout: float = 10.0) -> None:
     import time
 
     from jobs.processes import alive, descendants, reap
+    from tests.instance import SESSION_PROCESSES
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reap()
-        if not [p for p in descendants(os.getpid()) if alive(p)]:
+        kept = {*SESSION_PROCESSES}
+        for pid in SESSION_PROCESSES:
+            kept.update(descendants(pid))
+        if not [p for p in descendants(os.getpid()) if alive(p) and p not in kept]:
             return
         time.sleep(0.05)
 

@@ -30,6 +30,11 @@ SERVICES_MISSING = (
 )
 
 
+# Processes a session fixture keeps running across tests (Azurite): the wait for
+# each test's children to finish (tests/conftest.py) does not wait for them.
+SESSION_PROCESSES: set[int] = set()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

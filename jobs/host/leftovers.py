@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.db.models.functions import Now
 
+from jobs.environment import emulator_id
 from jobs.models import Instance, InstanceStatus, WebJob
 from jobs.processes import (
     alive,
@@ -78,7 +79,10 @@ def leftovers_end(*, instance_id: str, root: Path) -> list[tuple[WebJob, int, in
        a job launched in the instant before the crash, before its row was
        written.
     """
-    mine = (f"WEBSITE_INSTANCE_ID={instance_id}", f"WEBJOBS_ROOT={root}")
+    mine = (
+        f"WEBSITE_INSTANCE_ID={instance_id}",
+        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}",
+    )
     rows = InstanceStatus.objects.filter(
         instance_id=instance_id, pid__isnull=False
     ).select_related("job")

@@ -32,7 +32,7 @@ def append_log(path: Path, data: bytes, *, limit: int, prev_name: str) -> bool:
     except FileNotFoundError:
         pass
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     except FileNotFoundError:
         return False
     try:

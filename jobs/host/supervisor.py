@@ -48,9 +48,8 @@ from django.utils import timezone
 from config.clock import clock_offset, clock_refresh
 from core import continuous as core
 from core.kudu import log_line
-from core.runtimes import resolve_runtime
 from jobs.alwayson import MSG_ALWAYS_ON, MSG_SHUTTING_DOWN, instance_idle
-from jobs.environment import job_environment
+from jobs.environment import emulator_id, job_environment
 from jobs.host.children import Child, Spec
 from jobs.host.leases import (
     lease_release,
@@ -62,7 +61,14 @@ from jobs.host.leftovers import MARKER, host_check_alone, leftovers_end
 from jobs.host.logs import append_log, logs_flush
 from jobs.host.statuses import statuses_write
 from jobs.models import ContinuousStatus, Instance, WebJob
-from jobs.processes import SignalWake, die_with, pdeathsig_wrapper, signal_quietly
+from jobs.processes import (
+    SignalWake,
+    die_with,
+    job_runtime,
+    pdeathsig_wrapper,
+    signal_quietly,
+)
+from jobs.storage import job_owns, shutdown_folder, spine, work_copy
 
 log = logging.getLogger("jobs.host")
 
@@ -433,7 +439,7 @@ class Host:
     def _launch(self, child: Child) -> None:
         spec = child.spec
         script = Path(spec.run_command)
-        runtime = resolve_runtime(spec.extension, script.name, spec.script_host)
+        runtime = job_runtime(spec.extension, script.name, spec.script_host)
         error = runtime.error or spec.error
         try:
             if error:
@@ -471,16 +477,21 @@ class Host:
         package = self.root / "site" / "jobs" / "continuous" / spec.name
         child.in_place = spec.job_settings.is_in_place(spec.extension)
         temp = self.root / "temp"
-        if child.in_place:
+        data = self._data_dir(spec.name)
+        data.mkdir(parents=True, exist_ok=True)
+        spine(data.parent)
+        job_owns(data)
+        if child.in_place:  # it runs, and may write, in its package
             child.work_root = package
+            job_owns(package, tree=True)
         else:
             child.work_root = temp / "jobs" / "continuous" / spec.name / _random()
-            shutil.copytree(package, child.work_root, symlinks=True)
+            work_copy(package, child.work_root)
         # Kudu: the file does not exist until shutdown; jobs watch its folder.
         child.shutdown_file = (
             temp / "JobsShutdown" / "continuous" / spec.name / _random()
         )
-        child.shutdown_file.parent.mkdir(parents=True, exist_ok=True)
+        shutdown_folder(child.shutdown_file.parent)
 
     def _env(self, child: Child) -> dict[str, str]:
         """Kudu's environment of a continuous job."""
@@ -498,8 +509,8 @@ class Host:
                 "WEBJOBS_PORT": str(_free_port()),
                 # The marker Kudu kills by; here it also proves a leftover is ours.
                 f"{MARKER}{name}": "true",
-                # Resolved, so a later host finds its leftovers by it.
-                "WEBJOBS_ROOT": str(self.root),
+                # A later host of this root finds its leftovers by it.
+                "WEBJOBS_EMULATOR_ID": emulator_id(self.root),
             },
         )
 

@@ -69,6 +69,7 @@ from jobs.runner import (
     _run_spec,
     groups_cpu_ticks,
 )
+from jobs.storage import work_copy
 
 log = logging.getLogger("jobs.launcher")
 
@@ -286,7 +287,6 @@ class Launcher:
         """Everything before the due instant: the run's row built (not inserted)
         and its process started, held at the gate."""
         plan = _launch_plan(fire.webjob)
-        fire.webjob.data_dir.mkdir(parents=True, exist_ok=True)
         entry = Fire(
             due=fire.not_before,
             seq=next(self.seq),
@@ -296,7 +296,7 @@ class Launcher:
         )
         try:
             if not plan["in_place"] and not plan["error"]:
-                shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+                work_copy(Path(plan["package_dir"]), Path(plan["work_root"]))
                 entry.copied = True
             entry.begin = fire.prepare()
             if not plan["error"] and entry.begin.run is not None:

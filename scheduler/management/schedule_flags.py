@@ -27,6 +27,15 @@ ERR_OCCURRENCES = (
 ERR_HEADER = "{value!r} is not a header; use NAME:VALUE, e.g. Content-Type:text/plain."
 ERR_JSON = "not valid JSON ({detail})"
 ERR_POSITIVE = "{value!r} is not a whole number of at least 1."
+ERR_QUEUE_ADDRESS = (
+    "{value!r} is not a queue address; use ACCOUNT/QUEUE, e.g. devstoreaccount1/orders."
+)
+ERR_QUEUE_FLAG = "{flag} is required with {queue_flag} ({what})."
+ERR_QUEUE_ONLY = "{flags}: only with --queue (or --error-queue, for the error action)."
+_QUEUE_NEEDS = {
+    "message": "the text the Scheduler puts in the message's <Message> element",
+    "sas_token": "a shared access signature of the queue that may add messages",
+}
 
 
 def positive_int(text: str) -> int:
@@ -79,6 +88,15 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _queue_address(text: str) -> tuple[str, str]:
+    """``devstoreaccount1/orders`` -> ``("devstoreaccount1", "orders")``; the
+    names themselves are checked by the action's validator."""
+    account, sep, queue = text.partition("/")
+    if not sep or not account or not queue or "/" in queue:
+        raise argparse.ArgumentTypeError(ERR_QUEUE_ADDRESS.format(value=text))
+    return account, queue
+
+
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
@@ -125,6 +143,35 @@ def add_action_arguments(parser) -> None:
     )
     what.add_argument(
         "--webjob", metavar="NAME", help="a WebJob action running this triggered WebJob"
+    )
+    what.add_argument(
+        "--queue",
+        type=_queue_address,
+        metavar="ACCOUNT/QUEUE",
+        help="a StorageQueue action putting --message on this storage queue",
+    )
+    parser.add_argument(
+        "--message", help="the StorageQueue action's message (its <Message> text)"
+    )
+    parser.add_argument(
+        "--sas-token",
+        metavar="SAS",
+        help="shared access signature of the queue, allowed to add (sp=a)",
+    )
+    parser.add_argument(
+        "--error-queue",
+        type=_queue_address,
+        metavar="ACCOUNT/QUEUE",
+        help="error action: put the message on this queue (a poison queue) once the "
+        "retries are spent",
+    )
+    parser.add_argument(
+        "--error-message", help="the error action's message (default: --message)"
+    )
+    parser.add_argument(
+        "--error-sas-token",
+        metavar="SAS",
+        help="SAS of the error queue (default: --sas-token)",
     )
     parser.add_argument("--method", help="HTTP method (default GET)")
     parser.add_argument("--body", help="HTTP request body")
@@ -209,6 +256,13 @@ def action_json(options: dict[str, Any]) -> dict[str, Any]:
             "type": "WebJob",
             "webJob": {"name": options["webjob"], "arguments": options["arguments"]},
         }
+    elif options.get("queue"):
+        action = {
+            "type": "StorageQueue",
+            "queueMessage": _queue_message(
+                options["queue"], options["message"], options["sas_token"], "--"
+            ),
+        }
     else:
         url = options["action_url"]
         request: dict[str, Any] = {"uri": url, "headers": dict(options["header"])}
@@ -221,7 +275,57 @@ def action_json(options: dict[str, Any]) -> dict[str, Any]:
     policy = _retry_policy(options["retry_count"], options["retry_interval"])
     if policy is not None:
         action["retryPolicy"] = policy
+    if options.get("error_queue"):
+        message = options.get("error_message")
+        token = options.get("error_sas_token")
+        action["errorAction"] = {
+            "type": "StorageQueue",
+            "queueMessage": _queue_message(
+                options["error_queue"],
+                options.get("message") if message is None else message,
+                token or options.get("sas_token"),
+                "--error-",
+            ),
+        }
+    _check_queue_flags(options)
     return action
+
+
+def _queue_message(
+    address: tuple[str, str], message: str | None, token: str | None, prefix: str
+) -> dict[str, str]:
+    for flag, value in (("message", message), ("sas_token", token)):
+        if value is None:
+            raise CommandError(
+                ERR_QUEUE_FLAG.format(
+                    flag=prefix + flag.replace("_", "-"),
+                    queue_flag=f"{prefix}queue",
+                    what=_QUEUE_NEEDS[flag],
+                )
+            )
+    account, queue = address
+    return {
+        "storageAccount": account,
+        "queueName": queue,
+        "sasToken": token,
+        "message": message,
+    }
+
+
+def _check_queue_flags(options: dict[str, Any]) -> None:
+    """Queue flags without a queue would be silently dropped: refuse them."""
+    stray = []
+    if not options.get("queue") and not options.get("error_queue"):
+        stray += [f for f in ("message", "sas_token") if options.get(f) is not None]
+    if not options.get("error_queue"):
+        stray += [
+            f
+            for f in ("error_message", "error_sas_token")
+            if options.get(f) is not None
+        ]
+    if stray:
+        flags = ", ".join("--" + flag.replace("_", "-") for flag in stray)
+        raise CommandError(ERR_QUEUE_ONLY.format(flags=flags))
 
 
 def _retry_policy(count: int | None, interval: str | None) -> dict[str, Any] | None:

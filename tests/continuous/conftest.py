@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from config.env import database_to_url
+from jobs.environment import emulator_id
 from tests.helpers import make_zip
 from tests.instance import MANAGE, Processes, instance_env
 
@@ -128,9 +129,10 @@ def job_groups(
 ) -> set[int]:
     """Process groups of live copies of a job (each launch leads its own group),
     found by Kudu's marker variable, in this test's WEBJOBS_ROOT."""
+    mine = emulator_id(root or django_settings.WEBJOBS_ROOT)
     wanted = [
         f"WEBSITE_ALWAYS_ON_JOB_RUNNING_{name}=true".encode(),
-        f"WEBJOBS_ROOT={root or django_settings.WEBJOBS_ROOT}".encode(),
+        f"WEBJOBS_EMULATOR_ID={mine}".encode(),
     ]
     if instance:
         wanted.append(f"WEBSITE_INSTANCE_ID={instance}".encode())

@@ -159,7 +159,7 @@ def test_it_serves_the_job_log_at_kudus_vfs_path_and_404s_before_it_exists(cont,
     assert response.status_code == 404
     assert response.content == b"No job_log.txt for continuous WebJob 'worker' yet."
     log = WebJob.objects.get(name="worker").data_dir / "job_log.txt"
-    log.parent.mkdir(parents=True)
+    log.parent.mkdir(parents=True, exist_ok=True)  # made at deploy
     log.write_text(
         "[11/29/2026 12:00:00 > hostA1: SYS INFO] Status changed to Running\n"
     )

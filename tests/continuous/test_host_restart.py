@@ -12,6 +12,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
+from jobs.environment import emulator_id
 from jobs.models import InstanceStatus, WebJob
 from jobs.processes import alive
 from tests.continuous.conftest import (
@@ -107,7 +108,7 @@ def test_the_next_host_ends_only_processes_marked_as_its_jobs(
         env={
             "WEBSITE_ALWAYS_ON_JOB_RUNNING_gone": "true",
             "WEBSITE_INSTANCE_ID": "hostR1",
-            "WEBJOBS_ROOT": str(django_settings.WEBJOBS_ROOT),
+            "WEBJOBS_EMULATOR_ID": emulator_id(django_settings.WEBJOBS_ROOT),
         },
     )
     start_host("hostR1")

@@ -39,9 +39,10 @@ INSTANCES = ("instA-two", "instB-two")  # distinct in their first 6 characters
 def test_normal_jobs_run_on_both_and_a_singleton_on_one_that_fails_over(
     processes: Processes,  # noqa: F811
     tmp_path: Path,
+    scratch: Path,
 ) -> None:
     require_services()
-    root = tmp_path / "root"
+    root = scratch / "root"  # jobs (WEBJOBS_RUN_AS) reach it, not tmp_path
     with postgres_database() as database_url:
         env = instance_env(
             DATABASE_URL=database_url,

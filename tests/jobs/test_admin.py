@@ -73,8 +73,7 @@ def test_it_runs_a_job_from_the_list_and_shows_the_output(portal, api):
 
 
 def test_it_hides_the_portal_from_non_staff(client, django_user_model):
-    django_user_model.objects.create_user("visitor", password="pw")
-    client.login(username="visitor", password="pw")
+    client.force_login(django_user_model.objects.create_user("visitor", password="pw"))
     response = client.get(reverse("admin:jobs_webjob_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -99,7 +99,7 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
     monkeypatch.setattr(Conf, "SYNC", False)
     from django.contrib.auth.models import User
 
-    User.objects.create_user("ops", password="ops-pass")
+    User.objects.create_superuser("ops", password="ops-pass")
     port = free_port()
     env = instance_env(
         DATABASE_URL=database_to_url(connection.settings_dict),

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from jobs.environment import emulator_id
 from tests.instance import (
     REDIS_URL,
     Processes,
@@ -44,10 +45,11 @@ INSTANCES = ("instA-multi", "instB-multi")
 def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     processes: Processes,  # noqa: F811
     tmp_path: Path,
+    scratch: Path,
 ) -> None:
     require_services()
-    ledger = tmp_path / "ledger.txt"
-    root = tmp_path / "root"
+    ledger = scratch / "ledger.txt"  # written by the jobs (WEBJOBS_RUN_AS)
+    root = scratch / "root"
     queue = f"multi-{uuid.uuid4().hex[:10]}"
     with postgres_database() as database_url:
         env = instance_env(
@@ -166,16 +168,21 @@ def _forget_queue(queue: str) -> None:
 
 
 def _survivors(root: Path) -> list[int]:
-    """Live processes whose environment points at this instance's WEBJOBS_ROOT."""
-    needle = f"WEBJOBS_ROOT={root}\0".encode()
+    """Live processes of this instance: its own (their environment names its
+    WEBJOBS_ROOT) and its jobs' (they carry its emulator id instead)."""
+    needles = (
+        f"WEBJOBS_ROOT={root}\0".encode(),
+        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}\0".encode(),
+    )
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as f:
-                if needle in f.read() + b"\0":
-                    found.append(int(entry.name))
+                environ = f.read() + b"\0"
+            if any(needle in environ for needle in needles):
+                found.append(int(entry.name))
         except OSError:
             continue
     return found

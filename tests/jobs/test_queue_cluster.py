@@ -52,9 +52,9 @@ def test_it_runs_a_job_end_to_end_through_a_real_cluster(api, processes, tmp_pat
 
 
 def test_it_starts_a_run_longer_than_the_queue_retry_only_once(
-    api, processes, tmp_path
+    api, processes, tmp_path, scratch
 ):
-    starts = tmp_path / "starts"
+    starts = scratch / "starts"
     script = f"echo start >> {starts}\nsleep 6\necho done\n".encode()
     api.deploy("long", script, filename="run.sh")
     processes.qcluster(
@@ -67,19 +67,21 @@ def test_it_starts_a_run_longer_than_the_queue_retry_only_once(
     assert starts.read_text().splitlines() == ["start"]
 
 
-def test_it_starts_ten_long_runs_at_once_with_one_worker(api, processes, tmp_path):
+def test_it_starts_ten_long_runs_at_once_with_one_worker(
+    api, processes, tmp_path, scratch
+):
     for i in range(10):
         script = (
-            f"date +%s.%N > {tmp_path}/start-{i}\nsleep 4\n"
-            f"date +%s.%N > {tmp_path}/end-{i}\n"
+            f"date +%s.%N > {scratch}/start-{i}\nsleep 4\n"
+            f"date +%s.%N > {scratch}/end-{i}\n"
         ).encode()
         api.deploy(f"long{i}", script, filename="run.sh")
     processes.qcluster(cluster_env(Q_WORKERS="1"), log=tmp_path / "qcluster.log")
     locations = [api.run(f"long{i}")["Location"] for i in range(10)]
     runs = wait_all(api, locations)
     assert [r["status"] for r in runs] == ["Success"] * 10
-    starts = [float((tmp_path / f"start-{i}").read_text()) for i in range(10)]
-    ends = [float((tmp_path / f"end-{i}").read_text()) for i in range(10)]
+    starts = [float((scratch / f"start-{i}").read_text()) for i in range(10)]
+    ends = [float((scratch / f"end-{i}").read_text()) for i in range(10)]
     # All ten were running at the same moment: the last start precedes the first end.
     assert max(starts) < min(ends)
 

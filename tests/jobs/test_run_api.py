@@ -72,9 +72,9 @@ def test_it_fails_windows_scripts_with_a_clear_message(api):
     assert "need the Windows script host" in job["error"]
 
 
-def test_it_aborts_an_idle_run_and_kills_its_process_group(api, settings, tmp_path):
+def test_it_aborts_an_idle_run_and_kills_its_process_group(api, settings, scratch):
     settings.WEBJOBS_IDLE_TIMEOUT = 2
-    marker = tmp_path / "child.pid"
+    marker = scratch / "child.pid"
     script = f"sleep 300 &\necho $! > {marker}\nwait\n".encode()
     api.deploy("idle", script, filename="run.sh")
     run = api.run_and_wait("idle", timeout=30)

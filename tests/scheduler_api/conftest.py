@@ -145,7 +145,7 @@ def make_sdk(base_url: str, token: str) -> SchedulerManagementClient:
 def token(user) -> str:
     from jobs.tokens import token_create
 
-    return token_create(user=user, name="sdk")
+    return token_create(user=user, name="sdk")[0]
 
 
 @pytest.fixture

@@ -24,11 +24,13 @@ from azure.mgmt.scheduler.models import (
     HttpRequest,
     JobAction,
     JobDefinition,
+    JobErrorAction,
     JobProperties,
     JobRecurrence,
     JobRecurrenceSchedule,
     JobRecurrenceScheduleMonthlyOccurrence,
     RetryPolicy,
+    StorageQueueMessage,
 )
 
 from tests.scheduler_api.conftest import (
@@ -598,6 +600,85 @@ def test_it_refuses_a_recurrence_more_frequent_than_a_free_collection_allows(sdk
     sdk.jobs.create_or_update(  # once an hour is allowed
         RG, "free", "hourly", job_model(recurrence=JobRecurrence(frequency="Hour"))
     )
+
+
+# A SAS's shape (the service checks it when the message is sent, not here).
+SAS = "sv=2026-10-06&se=2031-01-01T00%3A00%3A00Z&sp=a&sig=c2lnbmF0dXJl"
+
+
+def test_it_creates_a_storage_queue_job_and_never_echoes_its_sas_token(sdk):
+    sdk.job_collections.create_or_update(RG, "jc", collection_model())
+    action = JobAction(
+        type="StorageQueue",
+        queue_message=StorageQueueMessage(
+            storage_account="devstoreaccount1",
+            queue_name="orders",
+            sas_token=SAS,
+            message="nightly rebuild",
+        ),
+        retry_policy=RetryPolicy(retry_type="None"),
+        error_action=JobErrorAction(
+            type="StorageQueue",
+            queue_message=StorageQueueMessage(
+                storage_account="devstoreaccount1",
+                queue_name="orders-poison",
+                sas_token=SAS,
+                message="nightly rebuild failed",
+            ),
+        ),
+    )
+    status, created = sdk.jobs.create_or_update(
+        RG, "jc", "enqueue", job_model(action=action), cls=status_code
+    )
+    assert status == 201
+    for job in (created, sdk.jobs.get(RG, "jc", "enqueue")):
+        read = job.properties.action
+        assert read.type == "StorageQueue"
+        queue = read.queue_message
+        assert (queue.storage_account, queue.queue_name, queue.message) == (
+            "devstoreaccount1",
+            "orders",
+            "nightly rebuild",
+        )
+        assert queue.sas_token is None  # as Azure: the secret is never returned
+        assert read.retry_policy.retry_type == "None"
+        error = read.error_action
+        assert error.type == "StorageQueue"
+        assert error.queue_message.queue_name == "orders-poison"
+        assert error.queue_message.sas_token is None
+
+
+@pytest.mark.parametrize(
+    ("queue", "field"),
+    [
+        (
+            StorageQueueMessage(
+                storage_account="MyStorage",
+                queue_name="orders",
+                sas_token=SAS,
+                message="hello",
+            ),
+            "properties.action.queueMessage.storageAccount",
+        ),
+        (
+            StorageQueueMessage(
+                storage_account="devstoreaccount1",
+                queue_name="orders",
+                message="hello",
+            ),
+            "properties.action.queueMessage.sasToken",
+        ),
+    ],
+    ids=["account name", "no SAS token"],
+)
+def test_it_refuses_a_bad_queue_message_naming_its_field(sdk, queue, field):
+    sdk.job_collections.create_or_update(RG, "jc", collection_model())
+    action = JobAction(type="StorageQueue", queue_message=queue)
+    with pytest.raises(HttpResponseError) as caught:
+        sdk.jobs.create_or_update(RG, "jc", "bad", job_model(action=action))
+    _assert_error(caught.value, 400, "BadRequest", field)
+    with pytest.raises(ResourceNotFoundError):
+        sdk.jobs.get(RG, "jc", "bad")
 
 
 def test_it_refuses_to_patch_a_job_to_completed(sdk):

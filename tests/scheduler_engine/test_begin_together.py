@@ -93,9 +93,9 @@ def database(kind: str, tmp_path):
 @pytest.mark.parametrize(
     "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 )
-def test_fires_due_together_begin_together_exactly_once(kind, tmp_path):
+def test_fires_due_together_begin_together_exactly_once(kind, tmp_path, scratch):
     with database(kind, tmp_path) as url:
-        env = instance_env(DATABASE_URL=url, WEBJOBS_ROOT=str(tmp_path / "root"))
+        env = instance_env(DATABASE_URL=url, WEBJOBS_ROOT=str(scratch / "root"))
         env.pop("REDIS_URL", None)
         out = subprocess.run(
             [*MANAGE, "shell", "-c", SCRIPT],

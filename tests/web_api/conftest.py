@@ -65,7 +65,7 @@ def make_web(base_url: str, bearer: str, **kwargs) -> WebSiteManagementClient:
 def token(user) -> str:
     from jobs.tokens import token_create
 
-    return token_create(user=user, name="web-sdk")
+    return token_create(user=user, name="web-sdk")[0]
 
 
 @pytest.fixture

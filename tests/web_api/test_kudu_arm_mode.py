@@ -102,7 +102,7 @@ def test_it_refuses_the_arm_routes_to_users_without_the_permission(kudu, live_se
     kudu.deploy("triggered", "hello", "echo hi\n")
     viewer = User.objects.create_user("viewer", password="viewer-pass")
     viewer.user_permissions.add(Permission.objects.get(codename="view_webjob"))
-    token = token_create(user=viewer, name="viewer")
+    token = token_create(user=viewer, name="viewer")[0]
     headers = {"Authorization": f"Bearer {token}"}
     params = {"api-version": "2025-05-01"}
     base = f"{live_server.url}{site_path()}/triggeredwebjobs/hello"

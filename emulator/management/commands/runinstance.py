@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from emulator.azurite import azurite_start
 from jobs.processes import alive, become_subreaper, descendants, end_tree, reap
 
 # How long children get to stop after SIGTERM before SIGKILL. Running triggered
@@ -23,7 +24,8 @@ STOP_GRACE = float(os.environ.get("WEBJOBS_SHUTDOWN_GRACE", "35"))
 class Command(BaseCommand):
     help = (
         "Run one emulator instance: gunicorn, django-q2 cluster, scheduler engine, "
-        "run launcher and continuous-jobs host, until Ctrl-C/SIGTERM."
+        "run launcher and continuous-jobs host (and Azurite's queue service with "
+        "AZURITE=1), until Ctrl-C/SIGTERM."
     )
 
     def add_arguments(self, parser) -> None:
@@ -41,6 +43,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._request_stop)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children: dict[str, subprocess.Popen] = {}
+        # Azurite first, so StorageQueue actions due at once find it listening.
+        azurite = azurite_start() if settings.AZURITE else None
         if not no_web:
             children["web"] = self._spawn(
                 [
@@ -75,9 +79,16 @@ class Command(BaseCommand):
         # The host stops its continuous jobs gracefully on SIGTERM (shutdown file,
         # stopping_wait_time, then kill), well within STOP_GRACE / 2.
         children["host"] = self._spawn([*manage, "runhost"])
+        if azurite is not None:  # stopped last: the queue sends to it until then
+            children["azurite"] = azurite
         self.stdout.write(
             f"Instance {settings.WEBSITE_INSTANCE_ID[:6]}: "
             + (f"web on http://{host}:{port}/admin/ " if not no_web else "")
+            + (
+                f"Azurite queues on http://127.0.0.1:{settings.AZURITE_QUEUE_PORT} "
+                if azurite is not None
+                else ""
+            )
             + f"(pid {os.getpid()}); Ctrl-C stops everything."
         )
         failed = ""

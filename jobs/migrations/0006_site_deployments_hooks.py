@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0004_permissions'),
+        ('jobs', '0005_apitoken_expiry'),
     ]
 
     operations = [
