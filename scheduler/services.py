@@ -12,15 +12,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 
 from config.clock import clock_now
 from core.definitions import validate_action
-from core.ncrontab import cron_occurrences
+from core.ncrontab import CronSeries
 from core.recurrence import (
     FREQUENCIES,
     RecurrenceError,
     RecurrenceQuotaError,
-    occurrences,
+    Series,
     validate_recurrence,
 )
 from core.recurrence_json import recurrence_from_json, recurrence_to_json
@@ -384,18 +385,23 @@ def job_put_creating_collection(
     return collection, job, created
 
 
-def job_occurrences(job: Job, *, after: datetime | None):
-    """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
+def job_series(job: Job) -> Series | CronSeries:
+    """The job's occurrences, CRON or Azure recurrence, answered without walking
+    them (the next, the latest, how many in a span)."""
     if job.cron:
-        return cron_occurrences(
-            job.cron, after=after or job.created_at, tz=job.cron_time_zone or None
+        return CronSeries(
+            job.cron, tz=job.cron_time_zone or None, created_at=job.created_at
         )
-    return occurrences(
+    return Series(
         start_time=job.start_time,
         recurrence=recurrence_from_json(job.recurrence),
         created_at=job.created_at,
-        after=after,
     )
+
+
+def job_occurrences(job: Job, *, after: datetime | None):
+    """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
+    return job_series(job).after(after)
 
 
 def job_next_after(job: Job, after: datetime) -> datetime | None:
@@ -517,7 +523,7 @@ def history_add(
     repeat_count: int = 0,
 ) -> JobHistory:
     """Append a history entry; keep the newest SCHEDULER_HISTORY_SIZE per job."""
-    entry = JobHistory.objects.create(
+    entry = JobHistory(
         job=job,
         action_name=action_name,
         status=status,
@@ -528,29 +534,54 @@ def history_add(
         retry_count=retry_count,
         repeat_count=repeat_count,
     )
-    keep = settings.SCHEDULER_HISTORY_SIZE
-    old = JobHistory.objects.filter(job=job).order_by("-start_time", "-pk")[keep:]
-    JobHistory.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
+    histories_add([entry])
     return entry
 
 
+def histories_add(entries: list[JobHistory]) -> None:
+    """Append history entries (of one job or many) in one insert, then trim the
+    jobs past SCHEDULER_HISTORY_SIZE (one query finds them)."""
+    if not entries:
+        return
+    JobHistory.objects.bulk_create(entries)
+    keep = settings.SCHEDULER_HISTORY_SIZE
+    over = (
+        JobHistory.objects.filter(job__in={entry.job_id for entry in entries})
+        .values("job")
+        .annotate(kept=Count("pk"))
+        .filter(kept__gt=keep)
+        .values_list("job", flat=True)
+    )
+    for job_id in list(over):
+        old = JobHistory.objects.filter(job_id=job_id).order_by("-start_time", "-pk")
+        stale = list(old.values_list("pk", flat=True)[keep:])
+        JobHistory.objects.filter(pk__in=stale).delete()
+
+
+# repeatCount is an Int32 in Azure's API (and a 4-byte column here); a jump of
+# decades over a per-second schedule misses more than that. The message keeps
+# the exact count.
+MAX_REPEAT_COUNT = 2**31 - 1
+
+
 def history_postponed(
-    *, job: Job, missed: list[datetime], grace: float, now: datetime
-) -> None:
-    last = missed[-1]
-    history_add(
+    *, job: Job, count: int, last: datetime, grace: float, now: datetime
+) -> JobHistory:
+    """The one entry (unsaved) that stands for `count` occurrences skipped, the
+    last due at `last`: for histories_add."""
+    return JobHistory(
         job=job,
         action_name=ActionName.MAIN,
         status=HistoryStatus.POSTPONED,
         message=MSG_POSTPONED.format(
-            count=len(missed),
+            count=count,
             last=last.strftime("%Y-%m-%dT%H:%M:%SZ"),
             grace=int(grace),
         ),
-        start=now,
-        end=now,
-        expected=last,
-        repeat_count=len(missed),
+        start_time=now,
+        end_time=now,
+        expected_execution_time=last,
+        repeat_count=min(count, MAX_REPEAT_COUNT),
     )
 
 
