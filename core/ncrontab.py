@@ -548,6 +548,11 @@ def _gap_end(wall: datetime, zone: tzinfo) -> datetime:
     return high
 
 
+def cron_validate_time_zone(tz: str) -> None:
+    """Raise CronError unless ``tz`` is a time zone this host knows (IANA)."""
+    _zone(tz)
+
+
 def _zone(tz: str | None) -> tzinfo:
     if tz is None:
         return UTC

@@ -13,10 +13,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from core.ncrontab import CronError, cron_validate
+from core.ncrontab import CronError, cron_validate, cron_validate_time_zone
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 NAME_MAX = 64
+# The script's path in the package is stored (WebJob.run_command: 512 characters).
+RUN_COMMAND_MAX = 512
+# stopping_wait_time: Kudu reads an int of seconds; a day is more than any host
+# waits for a job to stop.
+MAX_STOPPING_WAIT = 86400
 
 ERR_NAME = (
     "Invalid WebJob name {name!r}: a name starts with a letter or a digit and "
@@ -36,6 +41,13 @@ ERR_SETTINGS_OBJECT = "settings.job must be a JSON object, not {kind}."
 ERR_SETTINGS_TYPE = "settings.job key {key!r} must be {kind}."
 ERR_SETTINGS_SCHEDULE = "settings.job schedule is invalid: {detail}"
 ERR_SETTINGS_SCHEDULE_KIND = "settings.job schedule applies to triggered WebJobs only."
+ERR_SETTINGS_TIME_ZONE = "settings.job schedule_time_zone is invalid: {detail}"
+ERR_SETTINGS_WAIT = (
+    "settings.job stopping_wait_time must be at most 86400 seconds, not {value}."
+)
+ERR_RUN_COMMAND = (
+    "The script {path!r} is {length} characters deep in the package; the limit is 512."
+)
 
 SETTINGS_FILE = "settings.job"
 
@@ -190,12 +202,20 @@ def find_runnable(job_dir: Path) -> Runnable:
             matches = [p for p in files if p.suffix.lower() == ext]
             for p in matches:
                 if p.name.lower() == f"run{ext}":
-                    return Runnable(rel_dir, rel_dir / p.name, host, ext)
+                    return _fits(Runnable(rel_dir, rel_dir / p.name, host, ext))
             if matches and fallback is None:
                 fallback = Runnable(rel_dir, rel_dir / matches[0].name, host, ext)
     if fallback is None:
         raise PackageError(ERR_NO_RUNNABLE)
-    return fallback
+    return _fits(fallback)
+
+
+def _fits(runnable: Runnable) -> Runnable:
+    path = runnable.run_command.as_posix().removeprefix("./")
+    if len(path) > RUN_COMMAND_MAX:
+        shown = path[:80] + "..."
+        raise PackageError(ERR_RUN_COMMAND.format(path=shown, length=len(path)))
+    return runnable
 
 
 def parse_settings(text: str | None, *, kind: str) -> JobSettings:
@@ -208,7 +228,7 @@ def parse_settings(text: str | None, *, kind: str) -> JobSettings:
         return JobSettings({})
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, nesting too
         raise PackageError(ERR_SETTINGS_JSON.format(detail=exc)) from None
     return validate_settings(raw, kind=kind)
 
@@ -228,10 +248,19 @@ def validate_settings(raw: object, *, kind: str) -> JobSettings:
         if key in raw and value is not None:
             if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
                 raise PackageError(ERR_SETTINGS_TYPE.format(key=key, kind=words))
-    if isinstance(raw.get("stopping_wait_time"), int) and raw["stopping_wait_time"] < 0:
+    wait = raw.get("stopping_wait_time")
+    if isinstance(wait, int) and wait < 0:
         raise PackageError(
             ERR_SETTINGS_TYPE.format(key="stopping_wait_time", kind="zero or more")
         )
+    if isinstance(wait, int) and wait > MAX_STOPPING_WAIT:
+        raise PackageError(ERR_SETTINGS_WAIT.format(value=wait))
+    zone = raw.get("schedule_time_zone")
+    if zone:
+        try:
+            cron_validate_time_zone(zone)
+        except CronError as exc:
+            raise PackageError(ERR_SETTINGS_TIME_ZONE.format(detail=exc)) from None
     schedule = raw.get("schedule")
     if schedule is not None:
         if kind != "triggered":

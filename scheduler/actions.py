@@ -25,7 +25,7 @@ from django.db.models import F, Max
 
 from config.clock import clock_now, clock_offset
 from core.definitions import parse_retry_policy
-from history.models import Run
+from history.models import Run, RunStatus
 from history.services import (
     ERR_RUNNING,
     RunConflict,
@@ -383,6 +383,8 @@ class Begin:
                 run_insert(self.run)
             except (RunConflict, RunRequestError) as exc:
                 return self.refused(exc)
+            if self.run.status == RunStatus.FAILED:  # its log could not be written
+                return self.refused(RunRequestError(self.run.message))
         return self.run, self.after_start
 
     def refused(self, exc: Exception) -> None:
