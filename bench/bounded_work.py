@@ -323,20 +323,37 @@ def main() -> None:
         return f"{render(_linear(points, x))} (extrapolated)"
 
     rows = [
-        ("PUT, count 10^9, start 100 years back", _duration(new_put["put_ms"]),
-         extrapolated(put_points, century, _duration)),
-        ("  its next 5 (portal)", _duration(new_put["next5_ms"]),
-         extrapolated(next_points, century, _duration)),
-        (f"jump {args.years:g} years, {args.jobs} per-second jobs: engine current",
-         _duration(new_jump["jump_ms"]),
-         extrapolated(jump_points, jump, _duration)),
-        ("  per job", _duration(new_jump["per_job_ms"]),
-         extrapolated([(x, y / args.jobs) for x, y in jump_points], jump, _duration)),
-        ("  peak memory growth", _memory(max(new_jump["grew_mb"], 0)),
-         extrapolated(grow_points, jump, _memory)),
+        (
+            "PUT, count 10^9, start 100 years back",
+            _duration(new_put["put_ms"]),
+            extrapolated(put_points, century, _duration),
+        ),
+        (
+            "  its next 5 (portal)",
+            _duration(new_put["next5_ms"]),
+            extrapolated(next_points, century, _duration),
+        ),
+        (
+            f"jump {args.years:g} years, {args.jobs} per-second jobs: engine current",
+            _duration(new_jump["jump_ms"]),
+            extrapolated(jump_points, jump, _duration),
+        ),
+        (
+            "  per job",
+            _duration(new_jump["per_job_ms"]),
+            extrapolated([(x, y / args.jobs) for x, y in jump_points], jump, _duration),
+        ),
+        (
+            "  peak memory growth",
+            _memory(max(new_jump["grew_mb"], 0)),
+            extrapolated(grow_points, jump, _memory),
+        ),
         ("  Postponed entries and fires correct", str(new_jump["correct"]), "-"),
-        ("  next 5 of a job after the jump (portal)",
-         _duration(new_jump["next5_ms"]), "-"),
+        (
+            "  next 5 of a job after the jump (portal)",
+            _duration(new_jump["next5_ms"]),
+            "-",
+        ),
     ]
     print(f"| case | this tree | {args.base} (before) |")
     print("|---|---|---|")
