@@ -36,6 +36,7 @@ from scheduler.models import (
 )
 from scheduler.services import (
     attempt_enqueue,
+    attempt_lease,
     attempts_enqueue,
     histories_add,
     history_add,
@@ -94,14 +95,20 @@ def prune_attempts() -> int:
 
 def resend_unclaimed() -> int:
     """The outbox: send again what the queue lost (a Redis restart, a crash
-    between commit and send). Real time, not the emulator clock."""
+    between commit and send), and the Http calls still Running past their lease
+    (their worker was killed mid-call: the task concludes them as
+    interrupted). Real time, not the emulator clock."""
     from django.utils import timezone
 
-    cutoff = timezone.now() - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    lost = Q(status=Attempt.Status.RUNNING, claimed_at__lt=now - attempt_lease())
     count = 0
     with transaction.atomic():
         stale = _locked(
-            Attempt.objects.filter(status=Attempt.Status.QUEUED, queued_at__lt=cutoff)
+            Attempt.objects.filter(Q(status=Attempt.Status.QUEUED) | lost).filter(
+                queued_at__lt=cutoff
+            )
         )[:BATCH]
         for attempt in stale:
             log.info("re-sending unclaimed attempt %s", attempt.pk)

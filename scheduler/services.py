@@ -466,6 +466,14 @@ def _broker():
     return _brokers[key]
 
 
+def attempt_lease() -> timedelta:
+    """How long an Http call may stay Running: its total deadline, then the
+    outbox's delay before it sends a lost task again (scheduler/actions.py)."""
+    return timedelta(
+        seconds=settings.SCHEDULER_HTTP_TIMEOUT + settings.SCHEDULER_RESEND_AFTER
+    )
+
+
 def attempt_enqueue(attempt: Attempt) -> None:
     """Hand an attempt to django-q2. With the ORM broker the task row is written in
     the caller's transaction, so a crash cannot lose or double it; with Redis it is
