@@ -598,9 +598,11 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
     body, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not _NUMBER.fullmatch(step_text) or int(step_text) < 1:
+        if not _NUMBER.fullmatch(step_text) or not _whole(step_text):
             raise CronError(BAD_STEP.format(expr=expr, field=field.name, token=item))
-        step = int(step_text)
+        # Any step past the field's range picks its first value alone; a step of
+        # thousands of digits is read as such without int() (it refuses them).
+        step = min(_whole(step_text), 100)
     if body == "*":
         return range(field.low, field.high + 1, step)
     first_text, dash, last_text = body.partition("-")
@@ -615,11 +617,14 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
 
 def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
     if _NUMBER.fullmatch(text):
-        value = int(text)
+        value = _whole(text)
         if not field.low <= value <= field.high:
             raise CronError(
                 OUT_OF_RANGE.format(
-                    expr=expr, field=field.name, value=value, range=field.range
+                    expr=expr,
+                    field=field.name,
+                    value=value if value < 10**6 else _shown(text),
+                    range=field.range,
                 )
             )
         return value
@@ -632,6 +637,16 @@ def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
             expr=expr, field=field.name, token=text or item, range=field.range
         )
     )
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 12 else text[:12] + "..."
+
+
+def _whole(digits: str) -> int:
+    """The value of a string of digits; past 6 digits, 10**6 (out of every
+    field's range), so that a 5,000-digit field is an error, not int()'s."""
+    return int(digits) if len(digits.lstrip("0")) <= 6 else 10**6
 
 
 def _check_can_fire(expr: str, *, days: frozenset[int], months: frozenset[int]) -> None:

@@ -32,7 +32,13 @@ ERR_TOO_BIG = "The upload is {size} bytes; the limit is {limit} bytes."
 ERR_NOT_ZIP = "The upload is not a valid zip file ({detail})."
 ERR_ZIP_PATH = "The zip entry {entry!r} is not allowed: entries must be relative paths inside the job folder."  # noqa: E501
 ERR_ZIP_LINK = "The zip entry {entry!r} is a symbolic link; links are not allowed."
-ERR_ZIP_FILES = "The zip holds {count} files; the limit is {limit}."
+ERR_ZIP_FILES = (
+    "The zip holds {count} entries (files and folders); the limit is {limit}."
+)
+ERR_ZIP_CONFLICT = (
+    "The zip entry {entry!r} conflicts with another: a path is either a file or a "
+    "folder, appears once, and is not the job folder itself."
+)
 ERR_ZIP_SIZE = "The zip unpacks to more than {limit} bytes; the limit is {limit} bytes."
 ERR_FILENAME = "Invalid file name {filename!r} in Content-Disposition."
 ERR_NO_RUNNABLE = "No runnable script file was found."
@@ -42,6 +48,9 @@ ERR_SETTINGS_TYPE = "settings.job key {key!r} must be {kind}."
 ERR_SETTINGS_SCHEDULE = "settings.job schedule is invalid: {detail}"
 ERR_SETTINGS_SCHEDULE_KIND = "settings.job schedule applies to triggered WebJobs only."
 ERR_SETTINGS_TIME_ZONE = "settings.job schedule_time_zone is invalid: {detail}"
+ERR_SETTINGS_LENGTH = "settings.job {key} is {length} characters; the limit is {limit}."
+# What the scheduler's timer stores (scheduler.Job.cron, .cron_time_zone).
+SETTINGS_LIMITS = {"schedule": 200, "schedule_time_zone": 64}
 ERR_SETTINGS_WAIT = (
     "settings.job stopping_wait_time must be at most 86400 seconds, not {value}."
 )
@@ -126,23 +135,43 @@ def clean_filename(filename: str) -> str:
 
 
 def check_zip(zf: zipfile.ZipFile, *, max_files: int, max_bytes: int) -> None:
-    """Reject traversal, absolute paths, links and zip bombs before extracting.
-
-    Declared sizes can lie, so safe_extract counts the bytes it really writes too.
+    """Reject traversal, absolute paths, links, conflicting entries and zip bombs
+    before extracting. Every entry counts towards `max_files`, folders too (each
+    is a mkdir). Declared sizes can lie, so safe_extract counts the bytes it
+    really writes too.
     """
     infos = zf.infolist()
-    files = [i for i in infos if not i.is_dir()]
-    if len(files) > max_files:
-        raise PackageError(ERR_ZIP_FILES.format(count=len(files), limit=max_files))
+    if len(infos) > max_files:
+        raise PackageError(ERR_ZIP_FILES.format(count=len(infos), limit=max_files))
     total = 0
+    files: set[tuple[str, ...]] = set()
+    folders: set[tuple[str, ...]] = set()
     for info in infos:
         _check_entry_name(info.filename)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise PackageError(ERR_ZIP_LINK.format(entry=info.filename))
+        _check_no_conflict(info, files, folders)
         total += info.file_size
         if total > max_bytes:
             raise PackageError(ERR_ZIP_SIZE.format(limit=max_bytes))
+
+
+def _check_no_conflict(info: zipfile.ZipInfo, files: set, folders: set) -> None:
+    """A path is a file or a folder, once: `a` then `a/b`, `a/` then `a`, the
+    same file twice, or an entry naming the job folder itself (`.`) could not
+    be extracted as the zip says."""
+    parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+    conflict = not parts or any(parts[:n] in files for n in range(1, len(parts)))
+    if info.is_dir():
+        conflict = conflict or parts in files
+        folders.add(parts)
+    else:
+        conflict = conflict or parts in files or parts in folders
+        files.add(parts)
+    folders.update(parts[:n] for n in range(1, len(parts)))
+    if conflict:
+        raise PackageError(ERR_ZIP_CONFLICT.format(entry=info.filename))
 
 
 def _check_entry_name(entry: str) -> None:
@@ -248,6 +277,12 @@ def validate_settings(raw: object, *, kind: str) -> JobSettings:
         if key in raw and value is not None:
             if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
                 raise PackageError(ERR_SETTINGS_TYPE.format(key=key, kind=words))
+    for key, limit in SETTINGS_LIMITS.items():
+        value = raw.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            raise PackageError(
+                ERR_SETTINGS_LENGTH.format(key=key, length=len(value), limit=limit)
+            )
     wait = raw.get("stopping_wait_time")
     if isinstance(wait, int) and wait < 0:
         raise PackageError(

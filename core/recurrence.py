@@ -78,6 +78,10 @@ INTERVAL_TOO_LARGE = (
     "the maximum is {maximum}."
 )
 COUNT_TOO_SMALL = "count must be at least 1, got {count}."
+COUNT_TOO_LARGE = (
+    "count must be at most 2147483647 (an Int32, as Azure's), got {count}."
+)
+MAX_COUNT = 2**31 - 1
 MINUTE_OUT_OF_RANGE = "{value} is not a minute; minutes are 0 to 59."
 HOUR_OUT_OF_RANGE = "{value} is not an hour; hours are 0 to 23."
 MONTH_DAY_OUT_OF_RANGE = (
@@ -127,6 +131,9 @@ _MONTHS_SEARCHED = 400 * 12
 _GAP_SAMPLE = 500
 # Anchor for checks that do not know the job's first execution: a Monday.
 _REFERENCE = datetime(2001, 1, 1)
+# The earliest start or end accepted: far enough for any real schedule, and the
+# series' arithmetic never comes near the calendar's start.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class RecurrenceError(ValueError):
@@ -292,6 +299,10 @@ def _validate_values(rec: Recurrence) -> None:
     if rec.count is not None and rec.count < 1:
         raise RecurrenceError(
             f"{RECURRENCE_PATH}.count", COUNT_TOO_SMALL.format(count=rec.count)
+        )
+    if rec.count is not None and rec.count > MAX_COUNT:
+        raise RecurrenceError(
+            f"{RECURRENCE_PATH}.count", COUNT_TOO_LARGE.format(count=rec.count)
         )
     if rec.end_time is not None:
         _require_aware("end_time", rec.end_time)

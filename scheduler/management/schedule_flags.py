@@ -82,7 +82,7 @@ def _header(text: str) -> tuple[str, str]:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers too
         raise argparse.ArgumentTypeError(ERR_JSON.format(detail=exc)) from None
 
 

@@ -183,7 +183,10 @@ def test_it_refuses_a_zip_with_too_many_files(api, settings):
     data = make_zip({f"f{i}.txt": "x" for i in range(11)} | {"run.sh": "x"})
     response = api.deploy("many", data, filename="many.zip")
     assert response.status_code == 400
-    assert response.content == b"The zip holds 12 files; the limit is 10."
+    assert (
+        response.content
+        == b"The zip holds 12 entries (files and folders); the limit is 10."
+    )
 
 
 def test_it_refuses_an_upload_over_the_size_limit(api, settings):
