@@ -7,6 +7,7 @@ import pytest
 
 from config.clock import clock_set
 from scheduler.services import collection_put
+from tests.helpers import later
 
 
 class Target:
@@ -50,7 +51,7 @@ def target():
 
 @pytest.fixture
 def collection(db):
-    clock_set("2031-01-30T12:00:00Z")
+    clock_set(later("2031-01-30T12:00:00Z"))
     c, _ = collection_put(
         subscription_id="sub",
         resource_group="rg",
