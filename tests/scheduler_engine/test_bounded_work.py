@@ -23,6 +23,7 @@ from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory, JobState
 from scheduler.selectors import job_upcoming
 from scheduler.services import collection_put, job_put
+from tests.helpers import make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,3 +221,30 @@ def test_the_portal_lists_the_next_runs_of_a_per_second_schedule_after_a_jump(
     first = now.replace(microsecond=0) + timedelta(seconds=1)
     assert upcoming == [first + timedelta(seconds=n) for n in range(5)]
     assert list(islice(upcoming, 1)) == [job.next_fire_at]
+
+
+def test_a_minutely_webjob_found_three_months_late_fires_once_at_once(api, settings):
+    """The issue's own case: a WebJob scheduled every minute, the clock moved 3
+    months forward. The engine used to list 129,598 missed minutes inside its
+    write transaction (a settings PUT meanwhile took 4.65 s)."""
+    settings.SCHEDULER_MISFIRE_GRACE = 600
+    data = make_zip(
+        {"run.sh": "echo tick\n", "settings.job": '{"schedule": "0 * * * * *"}'}
+    )
+    assert api.deploy("minutely", data, filename="m.zip").status_code == 200
+    timer = Job.objects.get(webjob__name="minutely")
+    first = timer.next_fire_at
+    clock_set(iso(clock_now() + timedelta(days=91)))
+    now = clock_now()
+    started = time.monotonic()
+    engine_step(now)
+    assert time.monotonic() - started < BOUND
+    latest = now.replace(second=0, microsecond=0)
+    postponed = JobHistory.objects.get(job=timer, status="Postponed")
+    assert postponed.repeat_count == (latest - first) // timedelta(minutes=1)
+    timer.refresh_from_db()
+    assert timer.next_fire_at == latest + timedelta(minutes=1)
+    [attempt] = Attempt.objects.filter(job=timer)
+    assert attempt.expected_time == latest  # the latest, within the grace, runs
+    response = api.put_settings("minutely", '{"schedule": "0 0 * * * *"}')
+    assert response.status_code == 200  # and a settings change goes through
