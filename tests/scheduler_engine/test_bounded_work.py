@@ -22,8 +22,9 @@ from core.ncrontab import cron_next
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory, JobState
 from scheduler.selectors import job_upcoming
-from scheduler.services import collection_put, job_put
+from scheduler.services import job_put
 from tests.helpers import make_zip
+from tests.scheduler_engine.conftest import new_collection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,14 +34,9 @@ BOUND = 20.0
 
 @pytest.fixture
 def collection(db):
+    """The collection at the clock's current time (real time: not moved)."""
     clock_refresh()
-    c, _ = collection_put(
-        subscription_id="sub",
-        resource_group="rg",
-        name="jc",
-        body={"properties": {"sku": {"name": "P20Premium"}}},
-    )
-    return c
+    return new_collection("P20Premium")
 
 
 def iso(moment) -> str:

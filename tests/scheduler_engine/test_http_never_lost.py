@@ -17,8 +17,9 @@ from config.clock import clock_now, clock_refresh
 from config.env import database_to_url
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, JobHistory
-from scheduler.services import collection_put, job_put
+from scheduler.services import job_put
 from tests.instance import instance_env
+from tests.scheduler_engine.conftest import new_collection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,14 +78,9 @@ def slow():
 
 @pytest.fixture
 def collection(db):
+    """The collection at the clock's current time (real time: not moved)."""
     clock_refresh()
-    c, _ = collection_put(
-        subscription_id="sub",
-        resource_group="rg",
-        name="jc",
-        body={"properties": {"sku": {"name": "Standard"}}},
-    )
-    return c
+    return new_collection()
 
 
 def one_time_job(collection, uri: str, error_uri: str | None = None):
