@@ -3,9 +3,11 @@ JSON is read and written by core/recurrence_json.py, put in words by
 core/recurrence_words.py.
 
 Pure: no Django, no I/O, no clock read; the caller passes the job's creation time
-and ``after``. All datetimes are aware; results are aware UTC. Occurrences come
-from ``dateutil.rrule`` with every BYxxx value given explicitly, so that Azure's
-rules, not rrule's defaults, decide what a missing value means.
+and ``after``. All datetimes are aware; results are aware UTC. Occurrences are
+the points of ``dateutil.rrule`` with every BYxxx value given explicitly, so that
+Azure's rules, not rrule's defaults, decide what a missing value means; they are
+answered arithmetically (``Series``: the next, the latest, how many in a span,
+without walking them), and rrule itself serves the validator's checks.
 
 Azure behaviour copied (reference: MicrosoftDocs "Build advanced schedules and
 recurrences", the startTime table and the 31 schedule examples):
