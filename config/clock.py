@@ -9,6 +9,8 @@ hot paths (log lines, API fields) do not pay a query each; clock_refresh() drops
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,25 +19,61 @@ from django.db import transaction
 
 from config.models import EmulatorClock
 
+log = logging.getLogger("config.clock")
 _CACHE_SECONDS = 1.0
 _cached: tuple[float, float] | None = None  # (monotonic read time, offset)
+
+# The clock stays within 100 years of real time (ahead by a move, behind by
+# EMULATOR_CLOCK_START): every schedule computation then stays far from the
+# calendar's end (year 9999), whatever was asked. clock_set refuses beyond it;
+# an offset stored beyond it (an older version, a hand edit) is read clamped.
+CLOCK_LIMIT = timedelta(days=36525)
+_LIMIT_SECONDS = CLOCK_LIMIT.total_seconds()
+
+
+def _bounded(offset: float, source: str) -> float:
+    """The offset within the limit; a non-finite one means no offset."""
+    if not math.isfinite(offset):
+        log.warning("the clock's offset from %s is %r; using 0", source, offset)
+        return 0.0
+    if abs(offset) > _LIMIT_SECONDS:
+        log.warning(
+            "the emulator clock's offset from %s (%.0f s) is beyond 100 years; "
+            "using 100 years",
+            source,
+            offset,
+        )
+        return math.copysign(_LIMIT_SECONDS, offset)
+    return offset
 
 
 def _read_offset() -> float:
     row = EmulatorClock.objects.filter(pk=1).first()
     if row is not None:
-        return row.offset_seconds
+        return _bounded(row.offset_seconds, "the database")
     start = os.environ.get("EMULATOR_CLOCK_START")
     if not start:
         return 0.0
-    instant = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    offset = (instant - datetime.now(UTC)).total_seconds()
+    instant = _parse_instant(start)
+    if instant is None:
+        log.warning("EMULATOR_CLOCK_START %r is not an ISO 8601 instant", start)
+        return 0.0
+    offset = _bounded(
+        (instant - datetime.now(UTC)).total_seconds(), "EMULATOR_CLOCK_START"
+    )
     row, _ = EmulatorClock.objects.get_or_create(
         pk=1, defaults={"offset_seconds": offset}
     )
-    return row.offset_seconds
+    return _bounded(row.offset_seconds, "the database")
+
+
+def _parse_instant(value: str) -> datetime | None:
+    """An aware instant (no offset: UTC), or None when it is not one."""
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 def clock_offset(*, fresh_for: float = 0.0) -> float:
@@ -68,6 +106,10 @@ def clock_now() -> datetime:
 
 
 ERR_CLOCK_FORMAT = "{value!r} is not an ISO 8601 instant like 2030-01-31T23:59:00Z."
+ERR_CLOCK_LIMIT = (
+    "The emulator clock can move at most 100 years past real time, to {limit}; "
+    "{target} is beyond that."
+)
 ERR_CLOCK_BACKWARD = (
     "The emulator clock only moves forward: {target} is before its current time "
     "{now}. Schedules, counters and history assume time never runs backwards; "
@@ -83,14 +125,20 @@ class ClockError(ValueError):
 
 def clock_set(value: str) -> datetime:
     """Move the emulated time to an instant (forward only); returns the new now."""
-    try:
-        target = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    target = _parse_instant(value)
+    if target is None:
         raise ClockError(
-            ERR_CLOCK_FORMAT.format(value=value), status=400, code="BadRequest"
-        ) from None
-    if target.tzinfo is None:
-        target = target.replace(tzinfo=UTC)
+            ERR_CLOCK_FORMAT.format(value=value[:100]), status=400, code="BadRequest"
+        )
+    limit = (datetime.now(UTC) + CLOCK_LIMIT).replace(microsecond=0)
+    if target > limit:  # compared as given: its UTC form may not exist (year 10000)
+        raise ClockError(
+            ERR_CLOCK_LIMIT.format(
+                limit=limit.strftime("%Y-%m-%dT%H:%M:%SZ"), target=value.strip()
+            ),
+            status=400,
+            code="BadRequest",
+        )
     with transaction.atomic():
         clock_refresh()
         current = clock_now()

@@ -246,7 +246,8 @@ SCHEDULER_HISTORY_SIZE = env_int("SCHEDULER_HISTORY_SIZE", 30, minimum=1)
 # but recorded as Postponed; within it, the latest missed occurrence runs once.
 # Kudu's own scheduler runs a schedule up to 10 minutes late.
 SCHEDULER_MISFIRE_GRACE = env_float("SCHEDULER_MISFIRE_GRACE", 600.0, minimum=0)
-# HTTP actions: Azure's fixed timeout, and how much of a response history keeps.
+# HTTP actions: Azure's fixed timeout (a total deadline for the call, connect and
+# every read included), and how much of a response history keeps.
 SCHEDULER_HTTP_TIMEOUT = env_float("SCHEDULER_HTTP_TIMEOUT", 60.0, minimum=1)
 SCHEDULER_HISTORY_BODY_BYTES = 2048
 # The engine re-sends an action that no queue worker claimed within this time.
@@ -291,8 +292,11 @@ Q_CLUSTER = {
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # Tasks only start a run monitor and return within milliseconds (see
     # jobs/runner.py), so these windows never bound how long a run may take.
-    "timeout": env_int("Q_TIMEOUT", 60, minimum=1),
-    "retry": env_int("Q_RETRY", 120, minimum=2),
+    # An Http action's task lasts its call: SCHEDULER_HTTP_TIMEOUT (60 s, a total
+    # deadline) must end well inside `timeout`, or the cluster kills the worker
+    # mid-call (config/checks.py warns). `retry` must exceed `timeout`.
+    "timeout": env_int("Q_TIMEOUT", 120, minimum=1),
+    "retry": env_int("Q_RETRY", 180, minimum=2),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 3, minimum=0),
     "poll": env_float("Q_POLL", 0.05, minimum=0.01),
     # Successful tasks are not kept (-1): the runs, attempts and histories are

@@ -64,6 +64,40 @@ ERR_RETRY_COUNT = (
     "{path}.retryPolicy.retryCount must be between 0 and 20, not {value!r}."
 )
 ERR_OBJECT = "{path} must be a JSON object."
+ERR_RETRY_INTERVAL_SIZE = (
+    "{path}.retryPolicy.retryInterval {value!r} is out of range; it must be between "
+    "15 seconds and 18 months."
+)
+ERR_ARGUMENTS = "{path}.webJob.arguments must be a string."
+# Azure Scheduler's limits on an Http action's request (limits table).
+MAX_URI = 2048
+MAX_BODY = 8192
+MAX_HEADERS = 50
+MAX_HEADER_CHARS = 4096
+ERR_URI_LENGTH = (
+    "{path}.request.uri is {length} characters; Azure Scheduler allows 2,048."
+)
+ERR_URI_CHARACTERS = (
+    "{path}.request.uri holds spaces or control characters; encode them (%20)."
+)
+ERR_BODY_LENGTH = (
+    "{path}.request.body is {length} characters; Azure Scheduler allows 8,192."
+)
+ERR_HEADER_COUNT = (
+    "{path}.request.headers holds {count} headers; Azure Scheduler allows 50."
+)
+ERR_HEADER_SIZE = (
+    "{path}.request.headers take {size} characters (names and values); Azure "
+    "Scheduler allows 4,096 in all."
+)
+ERR_HEADER_NAME = (
+    "{path}.request.headers: {name!r} is not an HTTP header name (letters, digits "
+    "and !#$%&'*+-.^_`|~ only)."
+)
+ERR_HEADER_VALUE = (
+    "{path}.request.headers: the value of {name!r} holds a line break or a control "
+    "character; a header value is one line of text."
+)
 
 _ISO = re.compile(
     r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
@@ -74,6 +108,10 @@ _TIMESPAN = re.compile(
     r"^(?:(?P<d>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)$"
 )
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# CR, LF, NUL and the other controls but tab: what would split or end a header.
+_HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_URI_BAD = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -89,13 +127,17 @@ class RetryPolicy:
 
 
 def parse_duration(text: str) -> tuple[timedelta, str]:
-    """An ISO 8601 duration (PT30S) or a .NET TimeSpan (00:00:30), and which."""
-    if not isinstance(text, str) or not text:
+    """An ISO 8601 duration (PT30S) or a .NET TimeSpan (00:00:30), and which.
+
+    ValueError when it is neither; OverflowError when it is one but past what a
+    timedelta holds (PT999999999999H), so that callers can say "out of range".
+    """
+    if not isinstance(text, str) or not text or len(text) > 100:
         raise ValueError(text)
     match = _ISO.match(text)
     if match and any(match.groupdict().values()):
         parts = {k: float(v or 0) for k, v in match.groupdict().items()}
-        return timedelta(
+        return _timedelta(
             weeks=parts["w"],
             days=parts["d"],
             hours=parts["h"],
@@ -105,10 +147,17 @@ def parse_duration(text: str) -> tuple[timedelta, str]:
     match = _TIMESPAN.match(text)
     if match:
         parts = {k: float(v or 0) for k, v in match.groupdict().items()}
-        return timedelta(
+        return _timedelta(
             days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
         ), "timespan"
     raise ValueError(text)
+
+
+def _timedelta(**parts: float) -> timedelta:
+    try:
+        return timedelta(**parts)
+    except (OverflowError, ValueError):  # past 999,999,999 days, or infinite
+        raise OverflowError(parts) from None
 
 
 def format_duration(value: timedelta, wire_format: str) -> str:
@@ -150,7 +199,12 @@ def parse_retry_policy(data: Any, path: str) -> RetryPolicy:
         except ValueError:
             raise RecurrenceError(
                 f"{path}.retryPolicy.retryInterval",
-                ERR_RETRY_INTERVAL.format(path=path, value=raw_interval),
+                ERR_RETRY_INTERVAL.format(path=path, value=_shown(raw_interval)),
+            ) from None
+        except OverflowError:
+            raise RecurrenceError(
+                f"{path}.retryPolicy.retryInterval",
+                ERR_RETRY_INTERVAL_SIZE.format(path=path, value=_shown(raw_interval)),
             ) from None
         if not MIN_RETRY_INTERVAL <= interval <= MAX_RETRY_INTERVAL:
             raise RecurrenceError(
@@ -205,6 +259,10 @@ def validate_action(
         ):
             raise RecurrenceError(f"{path}.webJob.name", ERR_WEBJOB.format(path=path))
         arguments = web.get("arguments", "")
+        if arguments is not None and not isinstance(arguments, str):
+            raise RecurrenceError(
+                f"{path}.webJob.arguments", ERR_ARGUMENTS.format(path=path)
+            )
         action["webJob"] = {"name": web["name"], "arguments": arguments or ""}
     policy = parse_retry_policy(lowered.get("retrypolicy", (None, None))[1], path)
     action["retryPolicy"] = retry_policy_json(policy)
@@ -232,10 +290,18 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
         )
     uri = data["uri"]
     scheme = "https" if kind == "Https" else "http"
+    if isinstance(uri, str) and len(uri) > MAX_URI:
+        raise RecurrenceError(
+            f"{path}.request.uri", ERR_URI_LENGTH.format(path=path, length=len(uri))
+        )
     if not isinstance(uri, str) or not re.match(rf"^{scheme}://[^/\s]+", uri, re.I):
         raise RecurrenceError(
             f"{path}.request.uri",
             ERR_URI.format(path=path, value=uri, scheme=scheme.upper()),
+        )
+    if _URI_BAD.search(uri):
+        raise RecurrenceError(
+            f"{path}.request.uri", ERR_URI_CHARACTERS.format(path=path)
         )
     method = data.get("method") or "GET"
     if not isinstance(method, str) or method.upper() not in _METHODS:
@@ -247,9 +313,14 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
         raise RecurrenceError(f"{path}.request.headers", ERR_HEADERS.format(path=path))
+    _check_headers(headers, path)
     body = data.get("body")
     if body is not None and not isinstance(body, str):
         raise RecurrenceError(f"{path}.request.body", ERR_BODY.format(path=path))
+    if body is not None and len(body) > MAX_BODY:
+        raise RecurrenceError(
+            f"{path}.request.body", ERR_BODY_LENGTH.format(path=path, length=len(body))
+        )
     request: dict[str, Any] = {"uri": uri, "method": method.upper(), "headers": headers}
     if body is not None:
         request["body"] = body
@@ -267,6 +338,29 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
             "password": str(auth.get("password") or ""),
         }
     return request
+
+
+def _check_headers(headers: dict[str, str], path: str) -> None:
+    """Azure's limits (50 headers, 4,096 characters), and one line each: a CR or
+    LF would split the request when sent, so it is refused when defined."""
+    field = f"{path}.request.headers"
+    if len(headers) > MAX_HEADERS:
+        raise RecurrenceError(
+            field, ERR_HEADER_COUNT.format(path=path, count=len(headers))
+        )
+    size = sum(len(name) + len(value) for name, value in headers.items())
+    if size > MAX_HEADER_CHARS:
+        raise RecurrenceError(field, ERR_HEADER_SIZE.format(path=path, size=size))
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise RecurrenceError(field, ERR_HEADER_NAME.format(path=path, name=name))
+        if _HEADER_VALUE_BAD.search(value):
+            raise RecurrenceError(field, ERR_HEADER_VALUE.format(path=path, name=name))
+
+
+def _shown(value: Any) -> Any:
+    """A value for a message: long text cut (a 5,000-digit duration)."""
+    return value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
 
 
 def redact(action: dict) -> dict:

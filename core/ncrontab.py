@@ -37,10 +37,13 @@ moves on (2.0.0 kept the second; NCrontab issue #90, fixed in 3.4).
 
 from __future__ import annotations
 
+import calendar
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cron_descriptor import ExpressionDescriptor, Options
@@ -242,6 +245,287 @@ def cron_next(expr: str, *, after: datetime, tz: str | None = None) -> datetime:
     return fire
 
 
+def cron_count(
+    expr: str, *, after: datetime, upto: datetime, tz: str | None = None
+) -> int:
+    """How many fire instants fall in (``after``, ``upto``], without listing them.
+
+    Arithmetic on the day's fire times and on the matching days (month by month,
+    400-year cycles for long spans), so a clock jump of years over a per-second
+    schedule costs what a day does. Time zones: the span is cut at the zone's
+    offset changes (_transitions); a wall time repeated by fall-back counts once
+    (its first pass), the wall times skipped by spring-forward once together (at
+    the jump), as cron_occurrences fires them.
+    """
+    for value in (after, upto):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(NAIVE_AFTER.format(after=value))
+    cron, zone = _cron(expr), _zone(tz)
+    low = _naive_utc(after).replace(microsecond=0) + _SECOND  # first instant counted
+    high = _naive_utc(upto).replace(microsecond=0) + _SECOND  # first not counted
+    if high <= low:
+        return 0
+    if zone is UTC:
+        return cron.walls_between(low, high)
+    changes = _transitions(zone, low - timedelta(days=1), high)
+    cuts = [low, *(t for t, _, _ in changes if low < t < high), high]
+    total = 0
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        offset = _offset(zone, start)
+        walls_from = start + offset
+        governing = [c for c in changes if c[0] <= start]
+        if governing:
+            when, before, _ = governing[-1]
+            if before > offset and start < when + (before - offset):
+                # Inside the second pass of a repeated hour: its wall times
+                # fired in the first pass.
+                walls_from = max(walls_from, when + before)
+            if when == start and before < offset:
+                # The wall times the jump skipped fire once, at the jump (with
+                # the first wall time after it, if that one matches too).
+                skipped = cron.walls_between(start + before, start + offset)
+                if skipped and not cron.matches(start + offset):
+                    total += 1
+        total += cron.walls_between(walls_from, end + offset)
+    return total
+
+
+def cron_last(
+    expr: str, *, at_or_before: datetime, tz: str | None = None
+) -> datetime | None:
+    """The latest fire instant (aware UTC) at or before ``at_or_before``; None
+    when there is none within 400 years before it."""
+    if at_or_before.tzinfo is None or at_or_before.utcoffset() is None:
+        raise ValueError(NAIVE_AFTER.format(after=at_or_before))
+    cron, zone = _cron(expr), _zone(tz)
+    moment = _naive_utc(at_or_before)
+    local = at_or_before.astimezone(zone)
+    wall = local.replace(tzinfo=None)
+    if local.fold:
+        # The second pass of a repeated hour: every wall time of that hour fired
+        # in the first pass, the latest before the clocks went back.
+        when, before = _fold_start(zone, moment)
+        wall = when + before - timedelta(microseconds=1)
+    found = cron.last_wall(wall)
+    return None if found is None else _wall_to_utc(found, zone)
+
+
+class CronSeries:
+    """A scheduled WebJob's fire instants, asked as the engine asks a recurrence
+    (core.recurrence.Series): the next, the latest, how many in a span."""
+
+    def __init__(self, expr: str, *, tz: str | None, created_at: datetime) -> None:
+        self.expr, self.tz, self.created_at = expr, tz, created_at
+
+    def after(self, after: datetime | None = None) -> Iterator[datetime]:
+        return cron_occurrences(self.expr, after=after or self.created_at, tz=self.tz)
+
+    def first_after(self, after: datetime) -> datetime | None:
+        return next(self.after(after), None)
+
+    def last_at_or_before(self, moment: datetime) -> datetime | None:
+        return cron_last(self.expr, at_or_before=moment, tz=self.tz)
+
+    def count_between(self, low: datetime, high: datetime) -> int:
+        """How many fire instants fall in [low, high]."""
+        return cron_count(
+            self.expr, after=low - timedelta(microseconds=1), upto=high, tz=self.tz
+        )
+
+
+_SECOND = timedelta(seconds=1)
+_DAY_SECONDS = 86400
+_CYCLE_DAYS = 146097  # 400 Gregorian years: dates and weekdays repeat
+
+
+class _Cron:
+    """A parsed expression as day and time arithmetic (wall clock, naive)."""
+
+    def __init__(self, fields: tuple[frozenset[int], ...]) -> None:
+        seconds, minutes, hours, self.days, self.months, self.weekdays = fields
+        self.times = sorted(
+            h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds
+        )
+        self.per_day = len(self.times)
+        self._month_days: dict[tuple[int, int, int], int] = {}
+        self._per_cycle: int | None = None
+
+    def day_matches(self, day: date) -> bool:
+        # NCrontab: the day AND the day-of-week (Sunday 0) must both match.
+        return (
+            day.month in self.months
+            and day.day in self.days
+            and (day.weekday() + 1) % 7 in self.weekdays
+        )
+
+    def matches(self, wall: datetime) -> bool:
+        if wall.microsecond or not self.day_matches(wall.date()):
+            return False
+        seconds = wall.hour * 3600 + wall.minute * 60 + wall.second
+        index = bisect_left(self.times, seconds)
+        return index < self.per_day and self.times[index] == seconds
+
+    def walls_between(self, low: datetime, high: datetime) -> int:
+        """Matching wall times w (whole seconds) with low <= w < high."""
+        if high <= low:
+            return 0
+        first, last = low.date(), high.date()
+        low_s = _ceil_seconds(low - datetime.combine(first, time()))
+        high_s = _ceil_seconds(high - datetime.combine(last, time()))
+        if first == last:
+            if not self.day_matches(first):
+                return 0
+            return bisect_left(self.times, high_s) - bisect_left(self.times, low_s)
+        total = 0
+        if self.day_matches(first):
+            total += self.per_day - bisect_left(self.times, low_s)
+        total += self.days_between(first + timedelta(days=1), last) * self.per_day
+        if self.day_matches(last):
+            total += bisect_left(self.times, high_s)
+        return total
+
+    def days_between(self, first: date, end: date, *, cycles: bool = True) -> int:
+        """Matching days d with first <= d < end."""
+        total = 0
+        cycles = (end - first).days // _CYCLE_DAYS if cycles else 0
+        if cycles:
+            total += cycles * self._cycle_count()
+            first = _add_days(first, cycles * _CYCLE_DAYS)
+        while first < end:
+            month_end = _next_month(first)
+            if first.day == 1 and month_end <= end:
+                total += self._whole_month(first)
+            else:
+                stop = min(month_end, end)
+                total += sum(
+                    self.day_matches(first + timedelta(days=n))
+                    for n in range((stop - first).days)
+                )
+            first = month_end
+        return total
+
+    def _whole_month(self, first: date) -> int:
+        length = calendar.monthrange(first.year, first.month)[1]
+        key = (first.month, length, first.weekday())
+        if key not in self._month_days:
+            self._month_days[key] = sum(
+                self.day_matches(first + timedelta(days=n)) for n in range(length)
+            )
+        return self._month_days[key]
+
+    def _cycle_count(self) -> int:
+        if self._per_cycle is None:
+            start = date(2000, 1, 1)
+            self._per_cycle = self.days_between(
+                start, _add_days(start, _CYCLE_DAYS), cycles=False
+            )
+        return self._per_cycle
+
+    def last_wall(self, wall: datetime) -> datetime | None:
+        """The latest matching wall time at or before ``wall``."""
+        day = wall.date()
+        if self.day_matches(day):
+            seconds = (wall - datetime.combine(day, time())) // _SECOND
+            index = bisect_right(self.times, seconds)
+            if index:
+                return datetime.combine(day, time()) + timedelta(
+                    seconds=self.times[index - 1]
+                )
+        found = self._last_day_before(day)
+        if found is None:
+            return None
+        return datetime.combine(found, time()) + timedelta(seconds=self.times[-1])
+
+    def _last_day_before(self, day: date) -> date | None:
+        """The latest matching day before ``day``, within 400 years."""
+        month = day.replace(day=1)
+        last = day - timedelta(days=1)  # the first month: the days before `day`
+        for _ in range(_MAX_YEARS_BETWEEN_MATCHES * 12 + 1):
+            whole = last == _next_month(month) - timedelta(days=1)
+            if last >= month and (not whole or self._whole_month(month)):
+                while last >= month:
+                    if self.day_matches(last):
+                        return last
+                    last -= timedelta(days=1)
+            if month == date.min:
+                return None
+            last = month - timedelta(days=1)
+            month = last.replace(day=1)
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _cron(expr: str) -> _Cron:
+    return _Cron(_parse(expr))
+
+
+def _next_month(day: date) -> date:
+    if day.month == 12:
+        return date(day.year + 1, 1, 1)
+    return date(day.year, day.month + 1, 1)
+
+
+def _add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)
+
+
+def _ceil_seconds(delta: timedelta) -> int:
+    return -(-delta // _SECOND)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _offset(zone: tzinfo, moment: datetime) -> timedelta:
+    """The zone's UTC offset at a naive UTC instant."""
+    return moment.replace(tzinfo=UTC).astimezone(zone).utcoffset()
+
+
+# Offsets are sampled this often to find a zone's changes (then bisected to the
+# second): two changes within one step that cancel out would be missed; tzdata
+# has none since 1970 closer than Morocco's ~30-day Ramadan pauses.
+_SAMPLE = timedelta(days=7)
+
+
+def _transitions(
+    zone: tzinfo, low: datetime, high: datetime
+) -> list[tuple[datetime, timedelta, timedelta]]:
+    """(instant, offset before, offset after) of the zone's offset changes in
+    (low, high], naive UTC, to the second."""
+    changes = []
+    moment, offset = low, _offset(zone, low)
+    while moment < high:
+        step = min(moment + _SAMPLE, high)
+        following = _offset(zone, step)
+        if following == offset:
+            moment = step
+            continue
+        # The first second in (moment, step] whose offset is not `offset`.
+        early, late = moment, step
+        while late - early > _SECOND:
+            middle = early + (late - early) // 2
+            middle = middle.replace(microsecond=0)
+            if middle <= early:
+                middle = early + _SECOND
+            if _offset(zone, middle) == offset:
+                early = middle
+            else:
+                late = middle
+        after = _offset(zone, late)
+        changes.append((late, offset, after))
+        moment, offset = late, after
+    return changes
+
+
+def _fold_start(zone: tzinfo, moment: datetime) -> tuple[datetime, timedelta]:
+    """For an instant in the second pass of a repeated hour: the instant the
+    clocks went back and the offset before it (naive UTC)."""
+    changes = _transitions(zone, moment - timedelta(days=1), moment)
+    when, before, _ = changes[-1]
+    return when, before
+
+
 def _wall_to_utc(wall: datetime, zone: tzinfo) -> datetime:
     """Turn a naive wall-clock time of ``zone`` into an aware UTC instant.
 
@@ -282,6 +566,11 @@ def _gap_end(wall: datetime, zone: tzinfo) -> datetime:
     return high
 
 
+def cron_validate_time_zone(tz: str) -> None:
+    """Raise CronError unless ``tz`` is a time zone this host knows (IANA)."""
+    _zone(tz)
+
+
 def _zone(tz: str | None) -> tzinfo:
     if tz is None:
         return UTC
@@ -291,6 +580,7 @@ def _zone(tz: str | None) -> tzinfo:
         raise CronError(UNKNOWN_TIME_ZONE.format(tz=tz)) from error
 
 
+@lru_cache(maxsize=4096)
 def _parse(expr: str) -> tuple[frozenset[int], ...]:
     """Parse the six fields into sets of values, the NCrontab way."""
     tokens = _tokens(expr)
@@ -331,10 +621,12 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
     step = 1
     if slash:
         match = _STEP.fullmatch(step_text)
-        if not match or int(match.group(2)) == 0:  # 0: refused on purpose
+        if not match or _whole(match.group(2)) == 0:  # 0: refused on purpose
             raise CronError(BAD_STEP.format(expr=expr, field=field.name, token=item))
-        # NCrontab clamps a step below 1 to 1: */-1 means every value.
-        step = 1 if match.group(1) == "-" else int(match.group(2))
+        # NCrontab clamps a step below 1 to 1: */-1 means every value. Any step
+        # past the field's range picks its first value alone; a step of
+        # thousands of digits is read as such without int() (it refuses them).
+        step = 1 if match.group(1) == "-" else min(_whole(match.group(2)), 100)
     if body == "*":
         return range(field.low, field.high + 1, step)
     first_text, dash, last_text = body.partition("-")
@@ -350,11 +642,14 @@ def _parse_item(field: _Field, item: str, expr: str) -> range:
 def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
     match = _VALUE.fullmatch(text)
     if match:
-        value = int(match.group(1))
+        value = _whole(match.group(1))
         if not field.low <= value <= field.high:
             raise CronError(
                 OUT_OF_RANGE.format(
-                    expr=expr, field=field.name, value=value, range=field.range
+                    expr=expr,
+                    field=field.name,
+                    value=value if value < 10**6 else _shown(text),
+                    range=field.range,
                 )
             )
         return value
@@ -367,6 +662,16 @@ def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
             expr=expr, field=field.name, token=text or item, range=field.range
         )
     )
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 12 else text[:12] + "..."
+
+
+def _whole(digits: str) -> int:
+    """The value of a string of digits; past 6 digits, 10**6 (out of every
+    field's range), so that a 5,000-digit field is an error, not int()'s."""
+    return int(digits) if len(digits.lstrip("0")) <= 6 else 10**6
 
 
 def _check_can_fire(expr: str, *, days: frozenset[int], months: frozenset[int]) -> None:

@@ -13,10 +13,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from core.ncrontab import CronError, cron_validate
+from core.ncrontab import CronError, cron_validate, cron_validate_time_zone
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 NAME_MAX = 64
+# The script's path in the package is stored (WebJob.run_command: 512 characters).
+RUN_COMMAND_MAX = 512
+# stopping_wait_time: Kudu reads an int of seconds; a day is more than any host
+# waits for a job to stop.
+MAX_STOPPING_WAIT = 86400
 
 ERR_NAME = (
     "Invalid WebJob name {name!r}: a name starts with a letter or a digit and "
@@ -27,7 +32,13 @@ ERR_TOO_BIG = "The upload is {size} bytes; the limit is {limit} bytes."
 ERR_NOT_ZIP = "The upload is not a valid zip file ({detail})."
 ERR_ZIP_PATH = "The zip entry {entry!r} is not allowed: entries must be relative paths inside the job folder."  # noqa: E501
 ERR_ZIP_LINK = "The zip entry {entry!r} is a symbolic link; links are not allowed."
-ERR_ZIP_FILES = "The zip holds {count} files; the limit is {limit}."
+ERR_ZIP_FILES = (
+    "The zip holds {count} entries (files and folders); the limit is {limit}."
+)
+ERR_ZIP_CONFLICT = (
+    "The zip entry {entry!r} conflicts with another: a path is either a file or a "
+    "folder, appears once, and is not the job folder itself."
+)
 ERR_ZIP_SIZE = "The zip unpacks to more than {limit} bytes; the limit is {limit} bytes."
 ERR_FILENAME = "Invalid file name {filename!r} in Content-Disposition."
 ERR_NO_RUNNABLE = "No runnable script file was found."
@@ -38,6 +49,16 @@ ERR_SETTINGS_SCHEDULE = "settings.job schedule is invalid: {detail}"
 MSG_SCHEDULE_IGNORED = (
     "settings.job has a schedule ({schedule!r}); it is ignored: schedules apply "
     "to triggered WebJobs only, a continuous WebJob runs all the time."
+)
+ERR_SETTINGS_TIME_ZONE = "settings.job schedule_time_zone is invalid: {detail}"
+ERR_SETTINGS_LENGTH = "settings.job {key} is {length} characters; the limit is {limit}."
+# What the scheduler's timer stores (scheduler.Job.cron, .cron_time_zone).
+SETTINGS_LIMITS = {"schedule": 200, "schedule_time_zone": 64}
+ERR_SETTINGS_WAIT = (
+    "settings.job stopping_wait_time must be at most 86400 seconds, not {value}."
+)
+ERR_RUN_COMMAND = (
+    "The script {path!r} is {length} characters deep in the package; the limit is 512."
 )
 
 SETTINGS_FILE = "settings.job"
@@ -117,23 +138,43 @@ def clean_filename(filename: str) -> str:
 
 
 def check_zip(zf: zipfile.ZipFile, *, max_files: int, max_bytes: int) -> None:
-    """Reject traversal, absolute paths, links and zip bombs before extracting.
-
-    Declared sizes can lie, so safe_extract counts the bytes it really writes too.
+    """Reject traversal, absolute paths, links, conflicting entries and zip bombs
+    before extracting. Every entry counts towards `max_files`, folders too (each
+    is a mkdir). Declared sizes can lie, so safe_extract counts the bytes it
+    really writes too.
     """
     infos = zf.infolist()
-    files = [i for i in infos if not i.is_dir()]
-    if len(files) > max_files:
-        raise PackageError(ERR_ZIP_FILES.format(count=len(files), limit=max_files))
+    if len(infos) > max_files:
+        raise PackageError(ERR_ZIP_FILES.format(count=len(infos), limit=max_files))
     total = 0
+    files: set[tuple[str, ...]] = set()
+    folders: set[tuple[str, ...]] = set()
     for info in infos:
         _check_entry_name(info.filename)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise PackageError(ERR_ZIP_LINK.format(entry=info.filename))
+        _check_no_conflict(info, files, folders)
         total += info.file_size
         if total > max_bytes:
             raise PackageError(ERR_ZIP_SIZE.format(limit=max_bytes))
+
+
+def _check_no_conflict(info: zipfile.ZipInfo, files: set, folders: set) -> None:
+    """A path is a file or a folder, once: `a` then `a/b`, `a/` then `a`, the
+    same file twice, or an entry naming the job folder itself (`.`) could not
+    be extracted as the zip says."""
+    parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+    conflict = not parts or any(parts[:n] in files for n in range(1, len(parts)))
+    if info.is_dir():
+        conflict = conflict or parts in files
+        folders.add(parts)
+    else:
+        conflict = conflict or parts in files or parts in folders
+        files.add(parts)
+    folders.update(parts[:n] for n in range(1, len(parts)))
+    if conflict:
+        raise PackageError(ERR_ZIP_CONFLICT.format(entry=info.filename))
 
 
 def _check_entry_name(entry: str) -> None:
@@ -193,12 +234,20 @@ def find_runnable(job_dir: Path) -> Runnable:
             matches = [p for p in files if p.suffix.lower() == ext]
             for p in matches:
                 if p.name.lower() == f"run{ext}":
-                    return Runnable(rel_dir, rel_dir / p.name, host, ext)
+                    return _fits(Runnable(rel_dir, rel_dir / p.name, host, ext))
             if matches and fallback is None:
                 fallback = Runnable(rel_dir, rel_dir / matches[0].name, host, ext)
     if fallback is None:
         raise PackageError(ERR_NO_RUNNABLE)
-    return fallback
+    return _fits(fallback)
+
+
+def _fits(runnable: Runnable) -> Runnable:
+    path = runnable.run_command.as_posix().removeprefix("./")
+    if len(path) > RUN_COMMAND_MAX:
+        shown = path[:80] + "..."
+        raise PackageError(ERR_RUN_COMMAND.format(path=shown, length=len(path)))
+    return runnable
 
 
 def parse_settings(text: str | None, *, kind: str) -> JobSettings:
@@ -211,7 +260,7 @@ def parse_settings(text: str | None, *, kind: str) -> JobSettings:
         return JobSettings({})
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, nesting too
         raise PackageError(ERR_SETTINGS_JSON.format(detail=exc)) from None
     return validate_settings(raw, kind=kind)
 
@@ -231,10 +280,25 @@ def validate_settings(raw: object, *, kind: str) -> JobSettings:
         if key in raw and value is not None:
             if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
                 raise PackageError(ERR_SETTINGS_TYPE.format(key=key, kind=words))
-    if isinstance(raw.get("stopping_wait_time"), int) and raw["stopping_wait_time"] < 0:
+    for key, limit in SETTINGS_LIMITS.items():
+        value = raw.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            raise PackageError(
+                ERR_SETTINGS_LENGTH.format(key=key, length=len(value), limit=limit)
+            )
+    wait = raw.get("stopping_wait_time")
+    if isinstance(wait, int) and wait < 0:
         raise PackageError(
             ERR_SETTINGS_TYPE.format(key="stopping_wait_time", kind="zero or more")
         )
+    if isinstance(wait, int) and wait > MAX_STOPPING_WAIT:
+        raise PackageError(ERR_SETTINGS_WAIT.format(value=wait))
+    zone = raw.get("schedule_time_zone")
+    if zone:
+        try:
+            cron_validate_time_zone(zone)
+        except CronError as exc:
+            raise PackageError(ERR_SETTINGS_TIME_ZONE.format(detail=exc)) from None
     schedule = raw.get("schedule")
     # Kudu reads `schedule` for triggered jobs only; a continuous job keeps it
     # unread (the deploy logs that it is ignored), so it is not checked either.

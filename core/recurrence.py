@@ -3,9 +3,11 @@ JSON is read and written by core/recurrence_json.py, put in words by
 core/recurrence_words.py.
 
 Pure: no Django, no I/O, no clock read; the caller passes the job's creation time
-and ``after``. All datetimes are aware; results are aware UTC. Occurrences come
-from ``dateutil.rrule`` with every BYxxx value given explicitly, so that Azure's
-rules, not rrule's defaults, decide what a missing value means.
+and ``after``. All datetimes are aware; results are aware UTC. Occurrences are
+the points of ``dateutil.rrule`` with every BYxxx value given explicitly, so that
+Azure's rules, not rrule's defaults, decide what a missing value means; they are
+answered arithmetically (``Series``: the next, the latest, how many in a span,
+without walking them), and rrule itself serves the validator's checks.
 
 Azure behaviour copied (reference: MicrosoftDocs "Build advanced schedules and
 recurrences", the startTime table and the 31 schedule examples):
@@ -42,11 +44,14 @@ Decisions where the reference is silent or contradicts itself:
 
 from __future__ import annotations
 
+import calendar
 import json
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MO, MONTHLY, WEEKLY, rrule, weekday
@@ -75,6 +80,10 @@ INTERVAL_TOO_LARGE = (
     "the maximum is {maximum}."
 )
 COUNT_TOO_SMALL = "count must be at least 1, got {count}."
+COUNT_TOO_LARGE = (
+    "count must be at most 2147483647 (an Int32, as Azure's), got {count}."
+)
+MAX_COUNT = 2**31 - 1
 MINUTE_OUT_OF_RANGE = "{value} is not a minute; minutes are 0 to 59."
 HOUR_OUT_OF_RANGE = "{value} is not an hour; hours are 0 to 23."
 MONTH_DAY_OUT_OF_RANGE = (
@@ -124,6 +133,9 @@ _MONTHS_SEARCHED = 400 * 12
 _GAP_SAMPLE = 500
 # Anchor for checks that do not know the job's first execution: a Monday.
 _REFERENCE = datetime(2001, 1, 1)
+# The earliest start or end accepted: far enough for any real schedule, and the
+# series' arithmetic never comes near the calendar's start.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class RecurrenceError(ValueError):
@@ -290,6 +302,10 @@ def _validate_values(rec: Recurrence) -> None:
         raise RecurrenceError(
             f"{RECURRENCE_PATH}.count", COUNT_TOO_SMALL.format(count=rec.count)
         )
+    if rec.count is not None and rec.count > MAX_COUNT:
+        raise RecurrenceError(
+            f"{RECURRENCE_PATH}.count", COUNT_TOO_LARGE.format(count=rec.count)
+        )
     if rec.end_time is not None:
         _require_aware("end_time", rec.end_time)
     schedule = rec.schedule or Schedule()
@@ -410,18 +426,10 @@ def occurrences(
     depends only on the job (start, recurrence, creation time), so
     ``next_occurrence(after=previous)`` walks the same series run by run.
     """
-    _require_aware("created_at", created_at)
-    if start_time is not None:
-        _require_aware("start_time", start_time)
     if after is not None:
         _require_aware("after", after)
-    created = created_at.astimezone(UTC)
-    if recurrence is None:
-        # "Run once immediately" unless the start is now or in the future.
-        start = None if start_time is None else start_time.astimezone(UTC)
-        once = start if start is not None and start >= created else created
-        return iter([once] if after is None or once > after else [])
-    return _recurring(start_time, recurrence, created, after)
+    series = Series(start_time=start_time, recurrence=recurrence, created_at=created_at)
+    return series.after(after)
 
 
 def next_occurrence(
@@ -441,40 +449,313 @@ def next_occurrence(
     return next(series, None)
 
 
-def _recurring(
-    start_time: datetime | None,
-    rec: Recurrence,
-    created: datetime,
-    after: datetime | None,
-) -> Iterator[datetime]:
-    """Steps of a recurring job's series (naive UTC inside, aware UTC out).
+# --- a job's series, answered without walking it ----------------------------------
+#
+# After a clock jump of years the engine asks how many occurrences were missed and
+# which was the latest; `count` numbers the occurrences from creation however old
+# the start is. Walking the series for that is linear in the time spanned (a start
+# 18 months back cost 2 s per PUT, a jump of months listed 10^5 instants). Minute
+# to Week recurrences repeat with a fixed cycle (_Cycle: O(1) answers); Month
+# recurrences are answered month by month over the months asked about (_Months).
+# The rrule series (_rule_times) stays for the validator's checks near the first
+# execution; the property tests hold the grids to a brute-force reference.
 
-    1. Anchor the series at the start time, else at creation (whole seconds).
-    2. Without a start time, the first run is the creation itself ("run once
-       immediately"); the series then continues after it.
-    3. With a start time, instances before creation are discarded (past start).
-    4. Count from creation and stop at endTime (inclusive), whichever is first.
-    5. Yield those after ``after``. Without ``count`` the rule restarts at the
-       period holding ``after`` (``_period_start``) instead of walking from the
-       anchor; with ``count`` every run since creation must be counted anyway.
-    """
-    created_naive = _naive(created)
-    anchor = _naive(start_time or created).replace(microsecond=0)
-    after_naive = None if after is None else _naive(after)
-    skip_to = after_naive if rec.count is None else None
-    times = _rule_times(rec, anchor, skip_to=skip_to)
-    if start_time is None:
-        series = chain([created_naive], (t for t in times if t > created_naive))
-    else:
-        series = (t for t in times if t >= created_naive)
-    end = None if rec.end_time is None else _naive(rec.end_time)
-    for number, moment in enumerate(series, start=1):
-        if (end is not None and moment > end) or (
-            rec.count is not None and number > rec.count
-        ):
+_SECOND = timedelta(seconds=1)
+_MICRO = timedelta(microseconds=1)
+# A Month schedule that matches no day in a 400-year (Gregorian) cycle never will.
+_LAST_MONTH = 9999 * 12 + 11
+
+
+class Series:
+    """A job's occurrences: the startTime table, ``count`` numbered from creation,
+    ``endTime`` inclusive. Aware datetimes in and (UTC) out."""
+
+    def __init__(
+        self,
+        *,
+        start_time: datetime | None,
+        recurrence: Recurrence | None,
+        created_at: datetime,
+    ) -> None:
+        _require_aware("created_at", created_at)
+        if start_time is not None:
+            _require_aware("start_time", start_time)
+        created = _naive(created_at)
+        self._once: datetime | None = None
+        if recurrence is None:
+            # "Run once immediately" unless the start is now or in the future.
+            start = None if start_time is None else _naive(start_time)
+            self._once = start if start is not None and start >= created else created
             return
-        if after_naive is None or moment > after_naive:
-            yield moment.replace(tzinfo=UTC)
+        anchor = _naive(start_time or created_at).replace(microsecond=0)
+        self._grid = _grid(recurrence, anchor)
+        # Without a start the first run is the creation itself, the grid's points
+        # after it follow; with a start, the points from creation on.
+        self._immediate = created if start_time is None else None
+        floor = created.replace(microsecond=0)
+        if start_time is None:
+            self._low = floor + _SECOND
+        else:
+            self._low = floor if floor == created else floor + _SECOND
+        self._count = recurrence.count
+        self._end = None if recurrence.end_time is None else _naive(recurrence.end_time)
+
+    # -- the questions --------------------------------------------------------------
+
+    def first_after(self, after: datetime) -> datetime | None:
+        """The first occurrence strictly after ``after``."""
+        moment = _naive(after)
+        if self._once is not None:
+            return _aware(self._once) if self._once > moment else None
+        return _aware(self._nth(self._rank(moment) + 1))
+
+    def last_at_or_before(self, moment: datetime) -> datetime | None:
+        """The latest occurrence at or before ``moment``."""
+        at = _naive(moment)
+        if self._once is not None:
+            return _aware(self._once) if self._once <= at else None
+        rank = self._rank(at)
+        return _aware(self._nth(rank)) if rank else None
+
+    def count_between(self, low: datetime, high: datetime) -> int:
+        """How many occurrences fall in [low, high]."""
+        first, last = _naive(low), _naive(high)
+        if last < first:
+            return 0
+        if self._once is not None:
+            return int(first <= self._once <= last)
+        return self._rank(last) - self._rank(first - _MICRO)
+
+    def after(self, after: datetime | None = None) -> Iterator[datetime]:
+        """Every occurrence strictly after ``after`` (all when None), in order."""
+        if self._once is not None:
+            if after is None or self._once > _naive(after):
+                yield _aware(self._once)
+            return
+        rank = 0 if after is None else self._rank(_naive(after))
+        first = self._nth(rank + 1)
+        if first is None:
+            return
+        yield _aware(first)
+        number = rank + 1
+        low = max(self._low, first.replace(microsecond=0) + _SECOND)
+        for moment in self._grid.points_from(low):
+            number += 1
+            if (self._count is not None and number > self._count) or (
+                self._end is not None and moment > self._end
+            ):
+                return
+            yield _aware(moment)
+
+    # -- numbering ------------------------------------------------------------------
+
+    def _rank(self, moment: datetime) -> int:
+        """How many occurrences are at or before ``moment`` (naive UTC)."""
+        if self._end is not None and moment > self._end:
+            moment = self._end
+        number = 0
+        if self._immediate is not None:
+            if self._immediate > moment:
+                return 0
+            number = 1
+        number += self._grid.count(self._low, moment)
+        return number if self._count is None else min(number, self._count)
+
+    def _nth(self, number: int) -> datetime | None:
+        """The occurrence numbered ``number`` (1 = the first), or None."""
+        if number < 1 or (self._count is not None and number > self._count):
+            return None
+        if self._immediate is not None:
+            moment = (
+                self._immediate
+                if number == 1
+                else self._grid.nth(self._low, number - 1)
+            )
+        else:
+            moment = self._grid.nth(self._low, number)
+        if moment is None or (self._end is not None and moment > self._end):
+            return None
+        return moment
+
+
+def _grid(rec: Recurrence, anchor: datetime) -> _Cycle | _Months:
+    """The points of rrule(dtstart=anchor, **_rule_arguments(rec, anchor)),
+    before the startTime table, count and endTime: Azure's defaults as there."""
+    schedule = rec.schedule or Schedule()
+    minutes = sorted(set(schedule.minutes))
+    hours = sorted(set(schedule.hours))
+    second, interval = anchor.second, rec.interval
+    if rec.frequency == "Minute":
+        base = anchor.replace(second=0)
+        step = 60 * interval
+        # byhour/byminute filter the minutes: the pattern repeats daily (hourly).
+        repeat = 86400 if hours else 3600 if minutes else step
+        length = math.lcm(step, repeat)
+        start = base.hour * 60 + base.minute
+        offsets = []
+        for k in range(length // step):
+            hour, minute = divmod((start + k * interval) % 1440, 60)
+            if (not hours or hour in hours) and (not minutes or minute in minutes):
+                offsets.append(k * step + second)
+        return _Cycle(base, length, offsets, anchor)
+    if rec.frequency == "Hour":
+        base = anchor.replace(minute=0, second=0)
+        step = 3600 * interval
+        length = math.lcm(step, 86400) if hours else step
+        offsets = []
+        within = [m * 60 + second for m in minutes or [anchor.minute]]
+        for k in range(length // step):
+            if not hours or (base.hour + k * interval) % 24 in hours:
+                offsets += [k * step + offset for offset in within]
+        return _Cycle(base, length, offsets, anchor)
+    times = sorted(
+        h * 3600 + m * 60 + second
+        for h in hours or (range(24) if minutes else [anchor.hour])
+        for m in minutes or [anchor.minute]
+    )
+    midnight = datetime.combine(anchor.date(), time())
+    if rec.frequency == "Day":
+        return _Cycle(midnight, 86400 * interval, times, anchor)
+    if rec.frequency == "Week":
+        days = sorted({WEEK_DAYS.index(day) for day in schedule.week_days}) or [
+            anchor.weekday()
+        ]
+        offsets = [day * 86400 + t for day in days for t in times]
+        monday = midnight - timedelta(days=anchor.weekday())
+        return _Cycle(monday, 604800 * interval, offsets, anchor)
+    return _Months(anchor, interval, schedule, times)
+
+
+class _Cycle:
+    """Points ``base + n * length + offset`` (offsets in seconds, sorted, within
+    one cycle), none before ``anchor`` (rrule's dtstart)."""
+
+    def __init__(
+        self, base: datetime, length: int, offsets: list[int], anchor: datetime
+    ) -> None:
+        self.base, self.length, self.anchor = base, length, anchor
+        self.offsets = sorted(offsets)
+        self.size = len(self.offsets)
+
+    def _up_to(self, moment: datetime) -> int:
+        """The index of the first point after ``moment`` (points numbered from base)."""
+        full, rest = divmod((moment - self.base) // _SECOND, self.length)
+        return full * self.size + bisect_right(self.offsets, rest)
+
+    def _point(self, index: int) -> datetime | None:
+        full, rest = divmod(index, self.size)
+        seconds = full * self.length + self.offsets[rest]
+        try:
+            return self.base + timedelta(seconds=seconds)
+        except OverflowError:
+            return None  # past year 9999
+
+    def count(self, low: datetime, high: datetime) -> int:
+        low = max(low, self.anchor)
+        if not self.size or high < low:
+            return 0
+        return self._up_to(high) - self._up_to(low - _MICRO)
+
+    def nth(self, low: datetime, number: int) -> datetime | None:
+        """The ``number``-th point (1 = the first) at or after ``low``."""
+        if not self.size:
+            return None
+        return self._point(self._up_to(max(low, self.anchor) - _MICRO) + number - 1)
+
+    def points_from(self, low: datetime) -> Iterator[datetime]:
+        if not self.size:
+            return
+        index = self._up_to(max(low, self.anchor) - _MICRO)
+        while (moment := self._point(index)) is not None:
+            yield moment
+            index += 1
+
+
+class _Months:
+    """Month recurrences: every ``interval`` months from the anchor's month, the
+    days the schedule picks in each (they depend only on the month's length and
+    first weekday), at ``times`` (seconds of the day); none before ``anchor``."""
+
+    def __init__(
+        self, anchor: datetime, interval: int, schedule: Schedule, times: list[int]
+    ) -> None:
+        self.anchor, self.interval, self.times = anchor, interval, times
+        self.schedule = schedule
+        self.first = _month_index(anchor)
+        self._offsets: dict[tuple[int, int], list[int]] = {}
+
+    def offsets(self, index: int) -> list[int]:
+        """Seconds from the start of month ``index`` of its points, sorted."""
+        year, month = divmod(index, 12)
+        length = _month_length(year, month + 1)
+        key = (length, date(year, month + 1, 1).weekday())
+        if key not in self._offsets:
+            days = _picked_days(self.schedule, self.anchor.day, *key)
+            self._offsets[key] = [
+                (day - 1) * 86400 + moment for day in days for moment in self.times
+            ]
+        return self._offsets[key]
+
+    def _visited_from(self, index: int) -> int:
+        """The first month at or after ``index`` that the recurrence visits."""
+        if index <= self.first:
+            return self.first
+        return self.first - (self.first - index) // self.interval * self.interval
+
+    def _months(
+        self, low: datetime, high_index: int
+    ) -> Iterator[tuple[datetime, list[int]]]:
+        """(month start, offsets at or after ``low``) of visited months up to
+        ``high_index``, from the one holding ``low``."""
+        low = max(low, self.anchor)
+        index = self._visited_from(_month_index(low))
+        while index <= min(high_index, _LAST_MONTH):
+            start = _month_start(index)
+            offsets = self.offsets(index)
+            if start < low:
+                offsets = offsets[bisect_left(offsets, _ceil_seconds(low - start)) :]
+            yield start, offsets
+            index += self.interval
+
+    def count(self, low: datetime, high: datetime) -> int:
+        if high < max(low, self.anchor):
+            return 0
+        total = 0
+        last = _month_index(high)
+        for start, offsets in self._months(low, last):
+            if _month_index(start) == last:
+                offsets = offsets[: bisect_right(offsets, (high - start) // _SECOND)]
+            total += len(offsets)
+        return total
+
+    def nth(self, low: datetime, number: int) -> datetime | None:
+        for start, offsets in self._months(low, _LAST_MONTH):
+            if number <= len(offsets):
+                return start + timedelta(seconds=offsets[number - 1])
+            number -= len(offsets)
+        return None
+
+    def points_from(self, low: datetime) -> Iterator[datetime]:
+        for start, offsets in self._months(low, _LAST_MONTH):
+            for offset in offsets:
+                yield start + timedelta(seconds=offset)
+
+
+def _month_index(moment: datetime | date) -> int:
+    return moment.year * 12 + moment.month - 1
+
+
+def _month_start(index: int) -> datetime:
+    year, month = divmod(index, 12)
+    return datetime(year, month + 1, 1)
+
+
+def _ceil_seconds(delta: timedelta) -> int:
+    return -(-delta // _SECOND)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def _rule_times(
@@ -600,6 +881,18 @@ def _month_days_reachable(rec: Recurrence, anchor: datetime) -> bool:
 
 
 def _month_day_matches(schedule: Schedule, first: date, length: int) -> bool:
+    return bool(_picked_days(schedule, 0, length, first.weekday()))
+
+
+def _picked_days(
+    schedule: Schedule, default_day: int, length: int, first_weekday: int
+) -> list[int]:
+    """The days (1-based) a Month schedule picks in a month of ``length`` days
+    whose first day is ``first_weekday`` (Monday 0); ``default_day`` (the first
+    execution's) when the schedule names no day."""
+    if not (schedule.month_days or schedule.monthly_occurrences):
+        return [default_day] if 1 <= default_day <= length else []
+    days = []
     for day in range(1, length + 1):
         from_end = day - length - 1  # -1 on the last day
         if schedule.month_days and not (
@@ -607,20 +900,19 @@ def _month_day_matches(schedule: Schedule, first: date, length: int) -> bool:
         ):
             continue
         if schedule.monthly_occurrences:
-            weekday_name = WEEK_DAYS[(first.weekday() + day - 1) % 7]
+            weekday_name = WEEK_DAYS[(first_weekday + day - 1) % 7]
             numbers = (None, (day - 1) // 7 + 1, -((length - day) // 7 + 1))
             if not any(
                 item.day == weekday_name and item.occurrence in numbers
                 for item in schedule.monthly_occurrences
             ):
                 continue
-        return True
-    return False
+        days.append(day)
+    return days
 
 
 def _month_length(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - date(year, month, 1)).days
+    return calendar.monthrange(year, month)[1]
 
 
 def _naive(value: datetime) -> datetime:

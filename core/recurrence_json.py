@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.recurrence import (
+    EARLIEST,
     FREQUENCIES,
     FREQUENCY_UNKNOWN,
     RECURRENCE_PATH,
@@ -30,6 +31,10 @@ NOT_A_LIST = "{name} must be a list, got {value}."
 NOT_A_STRING = "{name} must be a string, got {value}."
 NOT_A_DATETIME = (
     "{name} must be an ISO 8601 date-time such as 2024-01-31T09:00:00Z, got {value}."
+)
+OUT_OF_RANGE = (
+    "{name} {value} is out of range: date-times run from 1900-01-01T00:00:00Z to "
+    "9999-12-31T23:59:59Z."
 )
 UNKNOWN_PROPERTY = '"{key}" is not a property of {name}; use {known}.'
 FREQUENCY_REQUIRED = (
@@ -210,6 +215,20 @@ def _optional_datetime(value: Any, path: str) -> datetime | None:
         except (TypeError, ValueError):
             raise RecurrenceError(
                 path,
-                NOT_A_DATETIME.format(name=field_leaf(path), value=json_text(value)),
+                NOT_A_DATETIME.format(name=field_leaf(path), value=_shown(value)),
             ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        in_range = parsed.astimezone(UTC) >= EARLIEST
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        in_range = False
+    if not in_range:
+        raise RecurrenceError(
+            path, OUT_OF_RANGE.format(name=field_leaf(path), value=_shown(value))
+        )
+    return parsed
+
+
+def _shown(value: Any) -> str:
+    text = json_text(value) if not isinstance(value, datetime) else str(value)
+    return text if len(text) <= 60 else text[:60] + "..."

@@ -6,6 +6,7 @@ History records runs; how a run is requested and started is the jobs app's
 
 from __future__ import annotations
 
+import logging
 import shutil
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -19,7 +20,9 @@ from core.kudu import log_line, run_id_for, run_id_next
 from history.hooks import run_finished_hooks
 from history.models import ACTIVE_STATUSES, Run, RunStatus
 
+logger = logging.getLogger("history")
 ERR_RUNNING = "Cannot start a new run since job is already running."
+ERR_LOG = "The run's log could not be written: {error}"
 ERR_GONE = "The WebJob was deleted."
 MSG_ABANDONED = (
     "The run was abandoned: its monitor process stopped reporting (the host "
@@ -129,7 +132,12 @@ def run_insert(run: Run) -> Run:
                 raise RunRequestError(ERR_GONE) from None  # deleted since prepared
             else:  # a run inserted since run_prepare took this run id
                 run.last_run_id = _last_run_id(run.job)
-    run_log_initializing(run)
+    try:
+        run_log_initializing(run)
+    except OSError as exc:
+        # Disk full, an I/O error, a file where its folder should be: the run
+        # cannot start. It ends Failed with the reason, so Kudu's lock is free.
+        run_finish(run=run, status=RunStatus.FAILED, message=ERR_LOG.format(error=exc))
     return run
 
 
@@ -208,20 +216,31 @@ def run_trim(*, job) -> None:
 def run_finish(
     *, run: Run, status: str, message: str = "", exit_code: int | None = None
 ) -> None:
-    """Mark an active run final, once; the log gets the status line."""
+    """Mark an active run final, once; the log gets the status line (when it
+    can be written: the row is the record)."""
     now = clock_now()
     updated = Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
         status=status, end_time=now, message=message, exit_code=exit_code
     )
-    if updated and run.data_dir.exists():
-        with open(run.output_path, "a", encoding="utf-8") as log:
-            inst = run.instance_id or settings.WEBSITE_INSTANCE_ID
-            if message:
-                log.write(log_line(now, inst, message, level="ERR"))
-            log.write(log_line(now, inst, f"Status changed to {status}"))
-    if updated:
-        for hook in run_finished_hooks:
-            hook(run)
+    if not updated:
+        return
+    run.status, run.end_time, run.message, run.exit_code = (
+        status,
+        now,
+        message,
+        exit_code,
+    )
+    try:
+        if run.data_dir.is_dir():
+            with open(run.output_path, "a", encoding="utf-8") as log:
+                inst = run.instance_id or settings.WEBSITE_INSTANCE_ID
+                if message:
+                    log.write(log_line(now, inst, message, level="ERR"))
+                log.write(log_line(now, inst, f"Status changed to {status}"))
+    except OSError as exc:
+        logger.warning("run %s: its log could not be written (%s)", run.pk, exc)
+    for hook in run_finished_hooks:
+        hook(run)
 
 
 def run_abandon_stale(*, job) -> int:

@@ -245,7 +245,7 @@ class JobSettingsView(KuduView):
         job = webjob_get(name=name, kind=self.kind)
         try:
             raw = json.loads(request._request.body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers too
             return text(ERR_SETTINGS_BODY.format(detail=exc), 400)
         webjob_settings_put(job=job, raw=raw)
         return HttpResponse(status=200)

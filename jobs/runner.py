@@ -38,7 +38,7 @@ from core.continuous import split_lines
 from core.kudu import log_line
 from core.packaging import JobSettings
 from history.models import ACTIVE_STATUSES, Run, RunStatus
-from history.services import run_finish
+from history.services import ERR_LOG, run_finish
 from jobs.environment import emulator_id, job_environment
 from jobs.processes import die_with, job_runtime, pdeathsig_wrapper, proc_stats
 from jobs.storage import job_folders, job_owns, shutdown_folder, work_copy
@@ -276,8 +276,14 @@ class Monitor:
     def __init__(self, spec: dict) -> None:
         self.spec = spec
         self.offset = timedelta(seconds=spec["clock_offset"])
-        self.log = open(spec["log_path"], "ab")  # noqa: SIM115
-        self.log_bytes = self.log.tell()
+        # A log that cannot be written (disk full, an I/O error) ends the run
+        # Failed with the reason; the monitor itself goes on to record that.
+        self.log_error: OSError | None = None
+        try:
+            self.log = open(spec["log_path"], "ab")  # noqa: SIM115
+            self.log_bytes = self.log.tell()
+        except OSError as exc:
+            self.log, self.log_bytes, self.log_error = None, 0, exc
         self.log_limit = spec["max_log_bytes"]
         self.truncated = False
         self.stop_requested = False
@@ -300,7 +306,7 @@ class Monitor:
         data = log_line(
             at or self.now(), self.spec["instance"], message, level=level, system=system
         ).encode("utf-8", "replace")
-        if self.truncated:
+        if self.truncated or self.log_error is not None:
             return
         if self.log_bytes + len(data) > self.log_limit:
             self.truncated = True
@@ -310,8 +316,12 @@ class Monitor:
                 TRUNCATED_MESSAGE.format(limit=self.log_limit),
                 level="WARN",
             ).encode()
-        self.log.write(data)
-        self.log.flush()
+        try:
+            self.log.write(data)
+            self.log.flush()
+        except OSError as exc:
+            self.log_error = exc
+            return
         self.log_bytes += len(data)
 
     def start(self) -> None:
@@ -325,6 +335,8 @@ class Monitor:
             f"'{spec['script_host']}'"
         )
         self.write("Status changed to Running")
+        if self.log_error is not None:
+            raise self.log_error
         self.proc = subprocess.Popen(
             [*pdeathsig_wrapper(), *spec["argv"]],
             cwd=cwd,
@@ -354,6 +366,9 @@ class Monitor:
                     self._output(key.data, b"", final=True)
                     sel.unregister(key.fileobj)
             mono = time.monotonic()
+            if self.log_error is not None and verdict is None:
+                verdict = ("Failed", ERR_LOG.format(error=self.log_error))
+                self._kill_group()
             if self.stop_requested and verdict is None:
                 # Checked first: a shutdown also signals the job, which may exit
                 # before we look; the run was aborted, not failed.
@@ -443,7 +458,11 @@ class Monitor:
             pass
 
     def close(self) -> None:
-        self.log.close()
+        try:
+            if self.log is not None:
+                self.log.close()
+        except OSError:  # its last bytes could not be written: log_error says so
+            pass
         Path(self.spec["shutdown_file"]).unlink(missing_ok=True)
         if not self.spec["in_place"]:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
@@ -524,7 +543,11 @@ def _monitor(spec: dict, *, run=None, after_start=None) -> int:
     try:
         monitor.start()
     except Exception as exc:
-        start_error = f"The job could not be started: {exc}"
+        start_error = (
+            ERR_LOG.format(error=monitor.log_error)
+            if monitor.log_error is not None
+            else f"The job could not be started: {exc}"
+        )
     os.nice(NICE_AFTER_START)
     if "due" in spec:
         time.sleep(max(0.0, spec["due"] + SETTLE_AFTER - time.time()))

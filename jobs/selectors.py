@@ -50,6 +50,8 @@ def run_json(run: Run, *, base: str, job: WebJob | None = None) -> dict:
         "arguments": run.arguments,
         "exit_code": run.exit_code,
         "instance_id": run.instance_id[:6],
+        # Why a run failed when its log says nothing (it could not be written).
+        "message": run.message,
     }
 
 

@@ -108,8 +108,10 @@ def webjob_deploy(
     1. Validate the name and the upload (size, zip entries, bombs, links).
     2. Unpack into a staging folder beside the live one; find the runnable script
        and parse settings.job there.
-    3. In one transaction, save the row and swap the folders by rename, so a deploy
-       that fails anywhere leaves the previous version (files and row) intact.
+    3. In one transaction, save the row, run the deployed hooks (the scheduler's
+       timer), then swap the folders by rename, last; a commit that fails after
+       the swap swaps back. So a deploy that fails anywhere leaves the previous
+       version (files, row, timer) intact and no `.trash-*` folder behind.
        Unlike Kudu, a package with no runnable script does not delete the old job.
     """
     validate_name(name)
@@ -119,6 +121,7 @@ def webjob_deploy(
     root = spine(_site_root() / kind)
     staging = root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
+    swapped: Path | None | bool = False  # the previous version's folder, once swapped
     try:
         package_unpack(upload, staging, filename=filename, is_zip=is_zip)
         package_readable(staging)  # by its job, which may run as another user
@@ -142,10 +145,15 @@ def webjob_deploy(
             )
             job.source, job.deployment_id = WebJob.Source.UPLOAD, ""
             job.save()
-            _swap_into_place(staging, job.package_dir)
-            job_folders(job)
             for hook in webjob_deployed_hooks:
                 hook(job)
+            # Last: whatever failed above left the live folder as it was.
+            swapped = _swap_into_place(staging, job.package_dir)
+            job_folders(job)
+    except BaseException:
+        if swapped is not False:  # the commit failed: the previous version back
+            _swap_back(staging, job.package_dir, swapped)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     webjob_note_ignored_schedule(job)
@@ -211,8 +219,9 @@ def webjob_read_settings(script_dir: Path, *, kind: str) -> JobSettings:
     return parse_settings(text, kind=kind)
 
 
-def _swap_into_place(staging: Path, live: Path) -> None:
-    """Rename the new package in; the old one is removed only after it is out."""
+def _swap_into_place(staging: Path, live: Path) -> Path | None:
+    """Rename the new package in; returns where the previous one went (None when
+    there was none), removed once the transaction commits."""
     trash = live.with_name(f".trash-{live.name}-{uuid.uuid4().hex[:8]}")
     had_old = live.exists()
     if had_old:
@@ -223,8 +232,19 @@ def _swap_into_place(staging: Path, live: Path) -> None:
         if had_old:
             os.rename(trash, live)
         raise
-    if had_old:
-        transaction.on_commit(lambda: shutil.rmtree(trash, ignore_errors=True))
+    if not had_old:
+        return None
+    transaction.on_commit(lambda: shutil.rmtree(trash, ignore_errors=True))
+    return trash
+
+
+def _swap_back(staging: Path, live: Path, trash: Path | None) -> None:
+    """Undo _swap_into_place: the new package back to staging (removed by the
+    caller), the previous one back in place."""
+    if live.exists():
+        os.rename(live, staging)
+    if trash is not None and trash.exists():
+        os.rename(trash, live)
 
 
 def webjob_get(*, name: str, kind: str) -> WebJob:
@@ -250,24 +270,48 @@ def webjob_delete(*, name: str, kind: str) -> bool:
 
 
 def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
-    """Replace settings.job entirely (Kudu does not merge), validated first."""
+    """Replace settings.job entirely (Kudu does not merge), validated first; the
+    file is replaced last, and put back if the transaction does not commit."""
     job_settings = validate_settings(raw, kind=job.kind)
     script_dir = (job.package_dir / job.run_command).parent
     target = script_dir / SETTINGS_FILE
+    previous = target.read_bytes() if target.is_file() else None
     fd, tmp = tempfile.mkstemp(dir=script_dir, prefix=".settings-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(job_settings.raw, f, indent=2)
-    with transaction.atomic():
-        job.settings = job_settings.raw
-        # Kudu restarts a continuous job when any file of it changes.
-        job.revision = F("revision") + 1
-        job.save(update_fields=["settings", "revision"])
-        job.refresh_from_db(fields=["revision"])
-        os.replace(tmp, target)
-        for hook in webjob_deployed_hooks:
-            hook(job)
+    os.fchmod(fd, 0o644)  # part of the package: its job reads it
+    replaced = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(job_settings.raw, f, indent=2)
+        with transaction.atomic():
+            job.settings = job_settings.raw
+            # Kudu restarts a continuous job when any file of it changes.
+            job.revision = F("revision") + 1
+            job.save(update_fields=["settings", "revision"])
+            job.refresh_from_db(fields=["revision"])
+            for hook in webjob_deployed_hooks:
+                hook(job)
+            os.replace(tmp, target)
+            replaced = True
+    except BaseException:
+        if replaced:
+            _restore(target, previous)
+        raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     webjob_note_ignored_schedule(job)
     return job
+
+
+def _restore(path: Path, content: bytes | None) -> None:
+    """Put a file back as it was (None: it did not exist)."""
+    if content is None:
+        path.unlink(missing_ok=True)
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".restore-")
+    os.fchmod(fd, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    os.replace(tmp, path)
 
 
 def webjob_start(*, job: WebJob) -> None:
@@ -330,7 +374,9 @@ def run_request(
         )
     )
     run_trim(job=job)
-    if enqueue:  # False: the caller, already a queue worker, launches it itself
+    # Not when it failed already (its log could not be written), nor when the
+    # caller, already a queue worker, launches it itself.
+    if enqueue and run.status == RunStatus.INITIALIZING:
         _run_enqueue(run)
     return run
 

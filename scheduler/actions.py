@@ -1,11 +1,12 @@
 """Executing a scheduler job's action in a django-q2 worker, with Azure's retries.
 
 One Attempt row = one execution of the main action or of the error action. The
-task claims it (Queued -> Done) before acting, so a second delivery of the same
-task does nothing. After a failure, the retry is a new Attempt due retryInterval
-later, which the engine hands to the queue; once the retries are spent the
-occurrence counts as faulted and the errorAction (with its own retry policy)
-runs, as Azure's high-availability doc describes.
+task claims it before acting (an Http call Queued -> Running, concluded with
+Running -> Done; a WebJob fire Queued -> Done at its instant), so a second
+delivery of the same task does nothing. After a failure, the retry is a new
+Attempt due retryInterval later, which the engine hands to the queue; once the
+retries are spent the occurrence counts as faulted and the errorAction (with
+its own retry policy) runs, as Azure's high-availability doc describes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
+from django.utils import timezone
 
 from config.clock import clock_now, clock_offset
 from core.definitions import parse_retry_policy
-from history.models import Run
+from history.models import Run, RunStatus
 from history.services import (
     ERR_RUNNING,
     RunConflict,
@@ -40,15 +42,21 @@ from jobs.launcher.inbox import hand_over
 from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
+from scheduler.deadline import http_deadline
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
 from scheduler.queues import queue_send
-from scheduler.redirects import opener
+from scheduler.redirects import CredentialSafeRedirects
 from scheduler.secrets import SealError, action_open
-from scheduler.services import history_add
+from scheduler.services import attempt_lease, history_add
 from scheduler.webjobs import scheduler_log, trigger_text
 
 MSG_HTTP = "Http Action - Response from host '{host}': '{status} {reason}' Body: {body}"
 MSG_HTTP_ERROR = "Http Action - Request to host '{host}' failed: {error}"
+MSG_DEADLINE = "no complete response within {seconds} s"
+MSG_HTTP_LOST = (
+    "Http Action - Request to host '{host}' was interrupted: the worker sending "
+    "it stopped before the call ended, so its outcome is unknown."
+)
 MSG_WEBJOB = "WebJob Action - Run {run_id} of WebJob '{name}' started: {url}"
 MSG_SKIPPED = (
     "WebJob is still running; this schedule was skipped (Kudu ignores a "
@@ -69,21 +77,32 @@ class _Result:
         )
 
 
+_DELIVERABLE = (Attempt.Status.QUEUED, Attempt.Status.RUNNING)
+
+
 def attempt_execute(attempt_pk: int) -> str:
+    """The queue task of one attempt. An Http call is claimed Running, made
+    within SCHEDULER_HTTP_TIMEOUT (a total deadline), and concluded with
+    Running -> Done in one transaction: exactly once. A delivery that finds it
+    still Running past its lease (its worker was killed mid-call; the outbox
+    sent it again) concludes it as interrupted, which retries it as a failure."""
     attempt = (
         Attempt.objects.select_related("job", "job__collection")
-        .filter(pk=attempt_pk, status=Attempt.Status.QUEUED)
+        .filter(pk=attempt_pk, status__in=_DELIVERABLE)
         .first()
     )
     if attempt is None:
         return "already done"
     action = _action_of(attempt)
+    if attempt.status == Attempt.Status.RUNNING:
+        return _conclude_lost(attempt, action)
     if action is not None and action["type"] == "WebJob":
         return _webjob_when_due(attempt, action)  # claimed at the due instant
-    if not _claim(attempt):  # a second delivery of the task
-        return "already done"
     if action is None:
-        return "no error action"
+        return "no error action" if _claim(attempt) else "already done"
+    claimed_at = _claim_running(attempt)
+    if claimed_at is None:  # a second delivery of the task
+        return "already done"
     start = clock_now()
     try:
         opened = action_open(action)  # its credentials, to send
@@ -94,8 +113,37 @@ def attempt_execute(attempt_pk: int) -> str:
             result = _Result(*queue_send(attempt=attempt, action=opened))
         else:
             result = _http(opened["request"])
-    _conclude(attempt, action, result, start=start)
+    concluded = _conclude(attempt, action, result, start=start, claimed_at=claimed_at)
+    if not concluded:
+        return "concluded elsewhere"
     return "Completed" if result.ok else "Failed"
+
+
+def _claim_running(attempt: Attempt):
+    """Queued -> Running, once; the claim's time (real), or None when lost."""
+    now = timezone.now()
+    claimed = Attempt.objects.filter(
+        pk=attempt.pk, status=Attempt.Status.QUEUED
+    ).update(status=Attempt.Status.RUNNING, claimed_at=now)
+    return now if claimed else None
+
+
+def _conclude_lost(attempt: Attempt, action: dict | None) -> str:
+    """A Running attempt delivered again: concluded as interrupted once its
+    lease is over (its worker died mid-call), else left to its worker."""
+    if attempt.claimed_at and attempt.claimed_at > timezone.now() - attempt_lease():
+        return "in progress"
+    if action is None:
+        Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.RUNNING).update(
+            status=Attempt.Status.DONE
+        )
+        return "no error action"
+    host = urlsplit(action["request"]["uri"]).netloc
+    result = _Result(False, MSG_HTTP_LOST.format(host=host))
+    start = (attempt.claimed_at or timezone.now()) + timedelta(seconds=clock_offset())
+    if _conclude(attempt, action, result, start=start, claimed_at=attempt.claimed_at):
+        return "Failed (interrupted)"
+    return "concluded elsewhere"
 
 
 def _action_of(attempt: Attempt) -> dict | None:
@@ -123,22 +171,34 @@ def _claim(attempt: Attempt) -> bool:
     )
 
 
-def _conclude(attempt: Attempt, action: dict, result: _Result, *, start) -> None:
-    """Record an execution: history entry, counters, the retry or error action."""
+def _conclude(
+    attempt: Attempt, action: dict, result: _Result, *, start, claimed_at=None
+) -> bool:
+    """Record an execution: history entry, counters, the retry or error action.
+    With `claimed_at` (an Http call), in one transaction with Running -> Done,
+    so that it is recorded once: False when another delivery concluded it."""
     end = clock_now()
-    history_add(
-        job=attempt.job,
-        action_name=attempt.action_name,
-        status=result.status,
-        message=result.message,
-        start=start,
-        end=end,
-        expected=attempt.expected_time,
-        retry_count=attempt.retry_count,
-    )
-    _account(attempt, ok=result.ok, start=start)
-    if not result.ok:
-        _after_failure(attempt, action, now=end)
+    with transaction.atomic():
+        if claimed_at is not None and not (
+            Attempt.objects.filter(
+                pk=attempt.pk, status=Attempt.Status.RUNNING, claimed_at=claimed_at
+            ).update(status=Attempt.Status.DONE)
+        ):
+            return False
+        history_add(
+            job=attempt.job,
+            action_name=attempt.action_name,
+            status=result.status,
+            message=result.message,
+            start=start,
+            end=end,
+            expected=attempt.expected_time,
+            retry_count=attempt.retry_count,
+        )
+        _account(attempt, ok=result.ok, start=start)
+        if not result.ok:
+            _after_failure(attempt, action, now=end)
+    return True
 
 
 def _account(attempt: Attempt, *, ok: bool, start) -> None:
@@ -196,23 +256,34 @@ def _http(request: dict) -> _Result:
         request["uri"], data=data, headers=headers, method=request.get("method", "GET")
     )
     limit = settings.SCHEDULER_HISTORY_BODY_BYTES
-    try:
-        with opener.open(req, timeout=settings.SCHEDULER_HTTP_TIMEOUT) as resp:
-            text = resp.read(limit).decode("utf-8", "replace")
+    seconds = settings.SCHEDULER_HTTP_TIMEOUT
+    with http_deadline(seconds) as deadline:  # the whole call, not each read
+        try:
+            # Credentials never follow a redirect elsewhere (scheduler/redirects.py).
+            opener = deadline.opener(CredentialSafeRedirects)
+            with opener.open(req, timeout=seconds) as resp:
+                text = resp.read(limit).decode("utf-8", "replace")
+                if deadline.expired:  # cut off: what was read is not an answer
+                    raise TimeoutError
+                return _Result(
+                    True,
+                    MSG_HTTP.format(
+                        host=host, status=resp.status, reason=resp.reason, body=text
+                    ),
+                )
+        except urllib.error.HTTPError as exc:
+            text = exc.read(limit).decode("utf-8", "replace")
             return _Result(
-                True,
+                False,
                 MSG_HTTP.format(
-                    host=host, status=resp.status, reason=resp.reason, body=text
+                    host=host, status=exc.code, reason=exc.reason, body=text
                 ),
             )
-    except urllib.error.HTTPError as exc:
-        text = exc.read(limit).decode("utf-8", "replace")
-        return _Result(
-            False,
-            MSG_HTTP.format(host=host, status=exc.code, reason=exc.reason, body=text),
-        )
-    except Exception as exc:  # timeouts, refused connections, bad hosts
-        return _Result(False, MSG_HTTP_ERROR.format(host=host, error=exc))
+        except Exception as exc:  # timeouts, refused connections, bad hosts
+            error = (
+                MSG_DEADLINE.format(seconds=f"{seconds:g}") if deadline.expired else exc
+            )
+            return _Result(False, MSG_HTTP_ERROR.format(host=host, error=error))
 
 
 def _webjob_when_due(attempt: Attempt, action: dict) -> str:
@@ -392,6 +463,8 @@ class Begin:
                 run_insert(self.run)
             except (RunConflict, RunRequestError) as exc:
                 return self.refused(exc)
+            if self.run.status == RunStatus.FAILED:  # its log could not be written
+                return self.refused(RunRequestError(self.run.message))
         return self.run, self.after_start
 
     def refused(self, exc: Exception) -> None:

@@ -47,7 +47,7 @@ API_VERSION = API_VERSIONS[0]
 ERR_JSON = "The request body is not valid JSON: {detail}."
 ERR_BODY_OBJECT = "The request body must be a JSON object."
 ERR_TOP = "$top must be a whole number from 1 to 100, not {value!r}."
-ERR_SKIP = "$skip must be a whole number of at least 0, not {value!r}."
+ERR_SKIP = "$skip must be a whole number from 0 to 2147483647, not {value!r}."
 ERR_FILTER = "$filter {value!r} is not supported; use \"state eq 'Enabled'\" or \"status eq 'Failed'\"."  # noqa: E501
 PROVIDER = "providers/Microsoft.Scheduler"
 _FILTER = re.compile(r"^\s*(state|status)\s+eq\s+'?([A-Za-z]+)'?\s*$", re.I)
@@ -101,8 +101,9 @@ class ArmView(ArmBaseView):
         raw = request._request.body
         try:
             data = json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ArmError(400, "BadRequest", ERR_JSON.format(detail=exc)) from None
+        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers too
+            detail = str(exc)[:200] or type(exc).__name__
+            raise ArmError(400, "BadRequest", ERR_JSON.format(detail=detail)) from None
         if not isinstance(data, dict):
             raise ArmError(400, "BadRequest", ERR_BODY_OBJECT)
         if request.query_params.get("api-version") != API_VERSION:
@@ -207,16 +208,12 @@ def page(request, items, render) -> Response:
     """$top/$skip paging with a nextLink, as ARM lists page."""
     top_raw = request.query_params.get("$top")
     skip_raw = request.query_params.get("$skip", "0")
-    try:
-        top = int(top_raw) if top_raw is not None else 100
-        assert 1 <= top <= 100
-    except (ValueError, AssertionError):
-        raise ArmError(400, "BadRequest", ERR_TOP.format(value=top_raw)) from None
-    try:
-        skip = int(skip_raw)
-        assert skip >= 0
-    except (ValueError, AssertionError):
-        raise ArmError(400, "BadRequest", ERR_SKIP.format(value=skip_raw)) from None
+    top = 100 if top_raw is None else _whole(top_raw)
+    if top is None or not 1 <= top <= 100:
+        raise ArmError(400, "BadRequest", ERR_TOP.format(value=top_raw[:40]))
+    skip = _whole(skip_raw)
+    if skip is None:  # a skip the database column types cannot hold either
+        raise ArmError(400, "BadRequest", ERR_SKIP.format(value=skip_raw[:40]))
     chunk = list(items[skip : skip + top + 1])
     body: dict = {"value": [render(x) for x in chunk[:top]]}
     if len(chunk) > top:
@@ -229,6 +226,13 @@ def page(request, items, render) -> Response:
             + urlencode(params, doseq=True)
         )
     return Response(body)
+
+
+def _whole(text: str) -> int | None:
+    """0 to 2^31-1 written in digits, else None."""
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > 2**31 - 1:
+        return None
+    return int(text)
 
 
 def parse_filter(request, field: str, choices) -> str | None:

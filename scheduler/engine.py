@@ -11,13 +11,16 @@ Misfire policy (named, tested): when a job is found with occurrences missed
 (downtime, a clock jump), only the latest missed one runs, and only if it is
 no older than SCHEDULER_MISFIRE_GRACE; the others are recorded as one
 Postponed history entry. Occurrences still count towards `count`, so
-Completed and nextExecutionTime stay right.
+Completed and nextExecutionTime stay right. The missed occurrences are
+counted, never listed (core.recurrence.Series, core.ncrontab.cron_count): a
+jump of years over a per-second schedule costs what a jump of a second does.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,10 +37,12 @@ from scheduler.models import (
 )
 from scheduler.services import (
     attempt_enqueue,
+    attempt_lease,
     attempts_enqueue,
+    histories_add,
     history_add,
     history_postponed,
-    job_occurrences,
+    job_series,
 )
 
 log = logging.getLogger("scheduler.engine")
@@ -92,14 +97,20 @@ def prune_attempts() -> int:
 
 def resend_unclaimed() -> int:
     """The outbox: send again what the queue lost (a Redis restart, a crash
-    between commit and send). Real time, not the emulator clock."""
+    between commit and send), and the Http calls still Running past their lease
+    (their worker was killed mid-call: the task concludes them as
+    interrupted). Real time, not the emulator clock."""
     from django.utils import timezone
 
-    cutoff = timezone.now() - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    lost = Q(status=Attempt.Status.RUNNING, claimed_at__lt=now - attempt_lease())
     count = 0
     with transaction.atomic():
         stale = _locked(
-            Attempt.objects.filter(status=Attempt.Status.QUEUED, queued_at__lt=cutoff)
+            Attempt.objects.filter(Q(status=Attempt.Status.QUEUED) | lost).filter(
+                queued_at__lt=cutoff
+            )
         )[:BATCH]
         for attempt in stale:
             log.info("re-sending unclaimed attempt %s", attempt.pk)
@@ -131,83 +142,163 @@ def _claimable(now: datetime):
 
 
 def fire_due_jobs(now: datetime) -> int:
-    """Fire due jobs, CLAIM_BATCH per transaction; sends follow each commit.
-    The batch's WebJob fires go to the queue as one task (attempts_enqueue)."""
-    count = 0
-    while count < BATCH:
+    """Fire due jobs, CLAIM_BATCH at a time; returns how many were fired.
+
+    1. Read a batch of due jobs (no lock, no transaction) and plan each: how
+       many occurrences it missed, the latest, the next (_plan). That is
+       arithmetic on the schedule, bounded whatever the clock jumped over, and
+       it happens outside the write transaction, where SQLite would hold every
+       other writer.
+    2. In a short transaction, claim the planned jobs whose row is still as
+       planned (_claim: locked, SKIP LOCKED on PostgreSQL, next_fire_at and
+       updated_at unchanged), write their attempts and history, advance them.
+    3. The batch's WebJob fires go to the queue as one task (attempts_enqueue).
+    """
+    fired = 0
+    for _ in range(BATCH // CLAIM_BATCH):
+        due = list(_claimable(now).order_by("next_fire_at")[:CLAIM_BATCH])
+        plans = []
+        for job in due:
+            try:
+                plans.append(_plan(job, now))
+            except Exception as exc:
+                _fault(job, exc, now)
         with transaction.atomic():
-            due = list(_locked(_claimable(now).order_by("next_fire_at"))[:CLAIM_BATCH])
-            if not _fire_together(due, now):
+            mine = _claim(plans)
+            if mine and not _fire_together(mine, now):
                 webjob_fires = []
-                for job in due:
-                    webjob_fires += _fire_or_fault(job, now)
+                for plan in mine:
+                    webjob_fires += _fire_or_fault(plan, now)
                 attempts_enqueue(webjob_fires)
-        count += len(due)
-        if len(due) < CLAIM_BATCH:
+        fired += len(mine)
+        if len(due) < CLAIM_BATCH or not mine:
             break
-    return count
+    return fired
 
 
-def _fire_or_fault(job: Job, now: datetime) -> list[Attempt]:
-    """A job whose schedule or action raises is Faulted and pushed aside: it can
-    never crash-loop the engine. Returns its WebJob fires, to send together."""
+class _Plan(NamedTuple):
+    """What firing a due job means now, computed before its row is claimed."""
+
+    job: Job
+    due: datetime  # next_fire_at as read: the first occurrence due
+    updated_at: datetime
+    run: datetime | None  # the occurrence that runs: the latest, within the grace
+    skipped: int  # the others, recorded as one Postponed entry
+    last_skipped: datetime | None
+    upcoming: datetime | None  # the new next_fire_at; None: the job is done
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _plan(job: Job, now: datetime) -> _Plan:
+    """The misfire policy, counted: next_fire_at and every later occurrence up to
+    now are due; the latest runs if it is within SCHEDULER_MISFIRE_GRACE, the
+    rest are skipped. Occurrences count towards `count` either way."""
+    grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
+    series = job_series(job)
+    due = job.next_fire_at
+    later = series.count_between(due + _MICROSECOND, now)
+    latest = series.last_at_or_before(now) if later else due
+    runs = now - latest <= grace
+    if not runs:
+        last_skipped = latest
+    elif later:
+        last_skipped = series.last_at_or_before(latest - _MICROSECOND)
+    else:
+        last_skipped = None
+    return _Plan(
+        job=job,
+        due=due,
+        updated_at=job.updated_at,
+        run=latest if runs else None,
+        skipped=later if runs else later + 1,
+        last_skipped=last_skipped,
+        # A WebJob fire is claimed SCHEDULER_LEAD ahead: due may be after now.
+        upcoming=series.first_after(max(now, due)),
+    )
+
+
+def _claim(plans: list[_Plan]) -> list[_Plan]:
+    """The plans whose job is still armed and unchanged since it was read, their
+    rows locked until the transaction ends (another engine skips them)."""
+    by_pk = {plan.job.pk: plan for plan in plans}
+    rows = _locked(armed_jobs().filter(pk__in=list(by_pk))).values_list(
+        "pk", "next_fire_at", "updated_at"
+    )
+    mine = [
+        by_pk[pk]
+        for pk, next_fire_at, updated_at in rows
+        if next_fire_at == by_pk[pk].due and updated_at == by_pk[pk].updated_at
+    ]
+    return sorted(mine, key=lambda plan: plan.due)
+
+
+def _fire_or_fault(plan: _Plan, now: datetime) -> list[Attempt]:
+    """A job whose firing raises is Faulted and pushed aside: it can never
+    crash-loop the engine. Returns its WebJob fires, to send together."""
     try:
         with transaction.atomic():
-            return _fire(job, now)
+            return _fire(plan, now)
     except Exception as exc:
-        log.exception("job %s could not be fired", job.pk)
-        Job.objects.filter(pk=job.pk).update(state=JobState.FAULTED, next_fire_at=None)
-        history_add(
-            job=job,
-            action_name=ActionName.MAIN,
-            status=HistoryStatus.FAILED,
-            message=MSG_BROKEN.format(error=exc),
-            start=now,
-            end=now,
-            expected=job.next_fire_at,
-        )
+        _fault(plan.job, exc, now)
         return []
 
 
-def _fire_together(jobs: list[Job], now: datetime) -> bool:
+def _fault(job: Job, exc: Exception, now: datetime) -> None:
+    log.error("job %s could not be fired", job.pk, exc_info=exc)
+    Job.objects.filter(pk=job.pk).update(state=JobState.FAULTED, next_fire_at=None)
+    history_add(
+        job=job,
+        action_name=ActionName.MAIN,
+        status=HistoryStatus.FAILED,
+        message=MSG_BROKEN.format(error=exc),
+        start=now,
+        end=now,
+        expected=job.next_fire_at,
+    )
+
+
+def _fire_together(plans: list[_Plan], now: datetime) -> bool:
     """Fire a claimed batch in a few statements: one insert of every Attempt,
-    one update of every next_fire_at, one task for the WebJob fires (per job,
-    _fire takes ~7 round trips: 3 ms of engine CPU a fire at 100 a second).
-    Only the common case: each job has exactly one occurrence due and not
-    past the grace. Anything else (missed occurrences, a schedule or an
-    action that raises, an insert refused) returns False with nothing
-    written, and the batch goes through _fire_or_fault one job at a time."""
-    grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
+    one of every Postponed entry, one update of every next_fire_at, one task
+    for the WebJob fires (per job, _fire takes ~7 round trips: 3 ms of engine
+    CPU a fire at 100 a second, and 1,000 jobs found late after a clock jump
+    took seconds). Anything that raises (an attempt already there, an action
+    that cannot be read) returns False with nothing written, and the batch
+    goes through _fire_or_fault one job at a time."""
+    jobs = [plan.job for plan in plans]
     before = [(job.next_fire_at, job.state) for job in jobs]
-    http_fires, webjob_fires = [], []
+    http_fires, webjob_fires, entries = [], [], []
     try:
-        for job in jobs:
-            missed, upcoming = _due_occurrences(job, now)
-            if len(missed) != 1 or now - missed[0] > grace:
-                raise _OneByOne
-            job.next_fire_at = upcoming
-            if upcoming is None:
+        for plan in plans:
+            job = plan.job
+            if plan.skipped:
+                entries.append(_postponed(plan, now))
+            if plan.run is not None:
+                attempt = Attempt(
+                    job=job,
+                    expected_time=plan.run,
+                    retry_count=0,
+                    action_name=ActionName.MAIN,
+                    manual=False,
+                    due_at=plan.run,
+                    status=Attempt.Status.QUEUED,
+                )
+                webjob = job.action.get("type") == "WebJob"
+                (webjob_fires if webjob else http_fires).append(attempt)
+            job.next_fire_at = plan.upcoming
+            if plan.upcoming is None:
                 job.state = JobState.COMPLETED  # its last occurrence has fired
-            attempt = Attempt(
-                job=job,
-                expected_time=missed[0],
-                retry_count=0,
-                action_name=ActionName.MAIN,
-                manual=False,
-                due_at=missed[0],
-                status=Attempt.Status.QUEUED,
-            )
-            webjob = job.action.get("type") == "WebJob"
-            (webjob_fires if webjob else http_fires).append(attempt)
         with transaction.atomic():
             Attempt.objects.bulk_create(http_fires + webjob_fires)
+            histories_add(entries)
             Job.objects.bulk_update(jobs, ["next_fire_at", "state"])
             for attempt in http_fires:
                 attempt_enqueue(attempt)
             attempts_enqueue(webjob_fires)
     except Exception as exc:
-        if not isinstance(exc, _OneByOne):
-            log.warning("firing %d jobs together failed (%s)", len(jobs), exc)
+        log.warning("firing %d jobs together failed (%s)", len(jobs), exc)
         for job, (next_fire_at, state) in zip(jobs, before, strict=True):
             job.next_fire_at, job.state = next_fire_at, state
         return False
@@ -216,52 +307,41 @@ def _fire_together(jobs: list[Job], now: datetime) -> bool:
     return True
 
 
-class _OneByOne(Exception):
-    """A batch that _fire_together leaves to _fire_or_fault."""
+def _postponed(plan: _Plan, now: datetime):
+    return history_postponed(
+        job=plan.job,
+        count=plan.skipped,
+        last=plan.last_skipped,
+        grace=settings.SCHEDULER_MISFIRE_GRACE,
+        now=now,
+    )
 
 
-def _due_occurrences(job: Job, now: datetime):
-    """(occurrences due by now, from next_fire_at on; the first one after now)."""
-    missed = [job.next_fire_at]
-    upcoming = None
-    for when in job_occurrences(job, after=job.next_fire_at):
-        if when > now:
-            upcoming = when
-            break
-        missed.append(when)
-    return missed, upcoming
-
-
-def _fire(job: Job, now: datetime) -> list[Attempt]:
-    """Fire the job's due occurrence(s) under the misfire policy. An Http action
-    is sent at once; a WebJob action is returned, for attempts_enqueue."""
-    grace = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE)
-    missed, upcoming = _due_occurrences(job, now)
-    latest = missed[-1]
-    runs = [latest] if now - latest <= grace else []
-    skipped = missed[:-1] if runs else missed
-    if skipped:
-        history_postponed(job=job, missed=skipped, grace=grace.total_seconds(), now=now)
+def _fire(plan: _Plan, now: datetime) -> list[Attempt]:
+    """Fire a job's due occurrences as planned. An Http action is sent at once;
+    a WebJob action is returned, for attempts_enqueue."""
+    job = plan.job
+    if plan.skipped:
+        histories_add([_postponed(plan, now)])
     webjob_fires = []
-    for due in runs:
+    if plan.run is not None:
         attempt, created = Attempt.objects.get_or_create(
             job=job,
-            expected_time=due,
+            expected_time=plan.run,
             retry_count=0,
             action_name="MainAction",
             manual=False,
-            defaults={"due_at": due, "status": Attempt.Status.QUEUED},
+            defaults={"due_at": plan.run, "status": Attempt.Status.QUEUED},
         )
-        if not created:
-            continue
-        log.debug("fired %s due %s", job, due.isoformat())
-        if job.action.get("type") == "WebJob":
-            webjob_fires.append(attempt)
-        else:
-            attempt_enqueue(attempt)
-    job.next_fire_at = upcoming
+        if created:
+            log.debug("fired %s due %s", job, plan.run.isoformat())
+            if job.action.get("type") == "WebJob":
+                webjob_fires.append(attempt)
+            else:
+                attempt_enqueue(attempt)
+    job.next_fire_at = plan.upcoming
     fields = ["next_fire_at"]
-    if upcoming is None:
+    if plan.upcoming is None:
         job.state = JobState.COMPLETED  # its last occurrence has fired
         fields.append("state")
     job.save(update_fields=fields)

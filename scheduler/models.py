@@ -171,6 +171,11 @@ class Attempt(models.Model):
     class Status(models.TextChoices):
         PENDING = "Pending"  # due at due_at; the engine hands it to the queue
         QUEUED = "Queued"
+        # An Http call under way since claimed_at. Concluded (history, counters,
+        # retry or error action) in one transaction with Running -> Done; one
+        # still Running past its lease lost its worker, and the outbox sends it
+        # again, to be concluded as interrupted (scheduler/actions.py).
+        RUNNING = "Running"
         DONE = "Done"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
@@ -189,6 +194,8 @@ class Attempt(models.Model):
     # Queued attempt the worker has not claimed after a while is sent again (the
     # claim makes a second delivery a no-op), so a broker restart loses nothing.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # Real time an Http call's worker claimed it (Running), for its lease.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -44,6 +44,3 @@ class CredentialSafeRedirects(urllib.request.HTTPRedirectHandler):
                 if SECRET_HEADER.search(name):
                     del new.headers[name]
         return new
-
-
-opener = urllib.request.build_opener(CredentialSafeRedirects)

@@ -7,20 +7,23 @@ time travel moves everything together.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 
 from config.clock import clock_now
 from core.definitions import validate_action
-from core.ncrontab import cron_occurrences
+from core.ncrontab import CronSeries
 from core.recurrence import (
+    EARLIEST,
     FREQUENCIES,
     RecurrenceError,
     RecurrenceQuotaError,
-    occurrences,
+    Series,
     validate_recurrence,
 )
 from core.recurrence_json import recurrence_from_json, recurrence_to_json
@@ -61,6 +64,36 @@ ERR_MAX_RECURRENCE = (
     "properties.quota.maxRecurrence.frequency must be one of {choices}."
 )
 ERR_START_TIME = "properties.startTime {value!r} is not an ISO 8601 date-time."
+ERR_TIME_RANGE = (
+    "{path} {value!r} is out of range: date-times run from 1900-01-01T00:00:00Z "
+    "to 9999-12-31T23:59:59Z."
+)
+# Microsoft.Scheduler names, job collections and jobs alike: 1 to 100 characters
+# (the classic API's limit), a letter first, then letters, digits, '-' and '_'
+# (as Terraform's azurerm provider checked them for ARM). Azure's resource group
+# rule: 1 to 90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.'.
+ARM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+RESOURCE_GROUP = re.compile(r"[\w.()-]{0,89}[\w()-]")
+SUBSCRIPTION = re.compile(r"[A-Za-z0-9_-]{1,100}")
+ERR_ARM_NAME = (
+    "The {what} name {name!r} is invalid: use 1 to 100 characters, a letter first, "
+    "then letters, digits, '-' or '_'."
+)
+ERR_RESOURCE_GROUP = (
+    "The resource group name {name!r} is invalid: use 1 to 90 letters, digits, "
+    "'-', '_', '.', '(' or ')', not ending in '.'."
+)
+ERR_SUBSCRIPTION = (
+    "The subscription id {name!r} is invalid: use 1 to 100 letters, digits, '-' or "
+    "'_' (Azure's are GUIDs)."
+)
+ERR_LOCATION = "location must be a string of at most 100 characters."
+ERR_TAGS = (
+    "tags must be an object of at most 50 string values, names of at most 512 "
+    "characters and values of at most 256."
+)
+ERR_QUOTA_INT = "{path} must be a whole number from 1 to 2147483647, not {value!r}."
+MAX_INT32 = 2**31 - 1
 # Azure's limit "time to start time: 18 months".
 MAX_START_AHEAD = timedelta(days=548)
 ERR_START_AHEAD = (
@@ -111,6 +144,10 @@ def collection_put(
     created = collection is None
     if created and partial:
         raise NotFound(ERR_NOT_FOUND.format(what="job collection", name=name))
+    if created:
+        validate_names(
+            subscription_id=subscription_id, resource_group=resource_group, name=name
+        )
     collection = collection or JobCollection(
         subscription_id=subscription_id,
         resource_group=resource_group,
@@ -119,9 +156,9 @@ def collection_put(
     )
     props = _lower_keys(body.get("properties") or {})
     if "location" in body or not partial:
-        collection.location = str(body.get("location") or collection.location or "")
+        collection.location = _location(body.get("location") or collection.location)
     if "tags" in body or not partial:
-        collection.tags = body.get("tags") or {}
+        collection.tags = _tags(body.get("tags"))
     sku = _lower_keys(props.get("sku") or {}).get("name")
     if sku is not None or not partial:
         collection.sku = _enum(
@@ -210,13 +247,8 @@ def _apply_quota(collection: JobCollection, quota: dict[str, Any]) -> None:
         ("maxjoboccurrence", "max_job_occurrence"),
     ):
         value = quota.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise FieldError(
-                f"properties.quota.{key}",
-                f"properties.quota.{key} must be a positive whole number.",
-            )  # noqa: E501
+        if value is not None:
+            _int32(value, f"properties.quota.{key}")
         setattr(collection, attr, value)
     recurrence = _lower_keys(quota.get("maxrecurrence") or {})
     frequency = recurrence.get("frequency")
@@ -233,12 +265,66 @@ def _apply_quota(collection: JobCollection, quota: dict[str, Any]) -> None:
         ERR_MAX_RECURRENCE.replace("{choices}", ", ".join(FREQUENCIES)),
     )
     interval = recurrence.get("interval") or 1
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise FieldError(
-            "properties.quota.maxRecurrence.interval",
-            "properties.quota.maxRecurrence.interval must be at least 1.",
-        )
+    _int32(interval, "properties.quota.maxRecurrence.interval")
     collection.max_recurrence_interval = interval
+
+
+def _int32(value: Any, path: str) -> None:
+    """1 to 2^31-1: a whole number the columns (and Azure's Int32) hold."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_INT32
+    ):
+        raise FieldError(path, ERR_QUOTA_INT.format(path=path, value=value))
+
+
+def _location(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 100:
+        raise FieldError("location", ERR_LOCATION)
+    return value
+
+
+def _tags(value: Any) -> dict[str, str]:
+    """Azure's tag limits: 50 per resource, names 512 characters, values 256."""
+    if value is None:
+        return {}
+    if (
+        not isinstance(value, dict)
+        or len(value) > 50
+        or not all(
+            isinstance(k, str)
+            and isinstance(v, str)
+            and 1 <= len(k) <= 512
+            and len(v) <= 256
+            for k, v in value.items()
+        )
+    ):
+        raise FieldError("tags", ERR_TAGS)
+    return value
+
+
+def validate_names(
+    *, subscription_id: str, resource_group: str, name: str, job: str | None = None
+) -> None:
+    """The names a new collection (or job) is stored under, by Azure's rules."""
+    if not SUBSCRIPTION.fullmatch(subscription_id):
+        raise FieldError(
+            "subscriptionId", ERR_SUBSCRIPTION.format(name=_shown(subscription_id))
+        )
+    if not RESOURCE_GROUP.fullmatch(resource_group):
+        raise FieldError(
+            "resourceGroupName", ERR_RESOURCE_GROUP.format(name=_shown(resource_group))
+        )
+    for what, value in (("job collection", name), ("job", job)):
+        if value is not None and not ARM_NAME.fullmatch(value):
+            raise FieldError("name", ERR_ARM_NAME.format(what=what, name=_shown(value)))
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _cascade_collection_state(collection: JobCollection) -> None:
@@ -293,6 +379,9 @@ def job_put(
     if created and partial:
         raise NotFound(ERR_NOT_FOUND.format(what="job", name=name))
     props = _lower_keys((body or {}).get("properties") or {})
+    if created and webjob is None:
+        if not ARM_NAME.fullmatch(name):
+            raise FieldError("name", ERR_ARM_NAME.format(what="job", name=_shown(name)))
     job = job or Job(collection=collection, name=name, created_at=now, webjob=webjob)
     if "starttime" in props or not partial:
         job.start_time = parse_time(props.get("starttime"), "properties.startTime")
@@ -395,18 +484,21 @@ def job_time_zone(job: Job) -> str | None:
     return (settings.WEBSITE_TIME_ZONE or None) if job.webjob_id else None
 
 
-def job_occurrences(job: Job, *, after: datetime | None):
-    """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
+def job_series(job: Job) -> Series | CronSeries:
+    """The job's occurrences, CRON or Azure recurrence, answered without walking
+    them (the next, the latest, how many in a span)."""
     if job.cron:
-        return cron_occurrences(
-            job.cron, after=after or job.created_at, tz=job_time_zone(job)
-        )
-    return occurrences(
+        return CronSeries(job.cron, tz=job_time_zone(job), created_at=job.created_at)
+    return Series(
         start_time=job.start_time,
         recurrence=recurrence_from_json(job.recurrence),
         created_at=job.created_at,
-        after=after,
     )
+
+
+def job_occurrences(job: Job, *, after: datetime | None):
+    """The job's occurrences strictly after `after`: CRON or Azure recurrence."""
+    return job_series(job).after(after)
 
 
 def job_next_after(job: Job, after: datetime) -> datetime | None:
@@ -471,6 +563,14 @@ def _broker():
     return _brokers[key]
 
 
+def attempt_lease() -> timedelta:
+    """How long an Http call may stay Running: its total deadline, then the
+    outbox's delay before it sends a lost task again (scheduler/actions.py)."""
+    return timedelta(
+        seconds=settings.SCHEDULER_HTTP_TIMEOUT + settings.SCHEDULER_RESEND_AFTER
+    )
+
+
 def attempt_enqueue(attempt: Attempt) -> None:
     """Hand an attempt to django-q2. With the ORM broker the task row is written in
     the caller's transaction, so a crash cannot lose or double it; with Redis it is
@@ -528,7 +628,7 @@ def history_add(
     repeat_count: int = 0,
 ) -> JobHistory:
     """Append a history entry; keep the newest SCHEDULER_HISTORY_SIZE per job."""
-    entry = JobHistory.objects.create(
+    entry = JobHistory(
         job=job,
         action_name=action_name,
         status=status,
@@ -539,29 +639,54 @@ def history_add(
         retry_count=retry_count,
         repeat_count=repeat_count,
     )
-    keep = settings.SCHEDULER_HISTORY_SIZE
-    old = JobHistory.objects.filter(job=job).order_by("-start_time", "-pk")[keep:]
-    JobHistory.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
+    histories_add([entry])
     return entry
 
 
+def histories_add(entries: list[JobHistory]) -> None:
+    """Append history entries (of one job or many) in one insert, then trim the
+    jobs past SCHEDULER_HISTORY_SIZE (one query finds them)."""
+    if not entries:
+        return
+    JobHistory.objects.bulk_create(entries)
+    keep = settings.SCHEDULER_HISTORY_SIZE
+    over = (
+        JobHistory.objects.filter(job__in={entry.job_id for entry in entries})
+        .values("job")
+        .annotate(kept=Count("pk"))
+        .filter(kept__gt=keep)
+        .values_list("job", flat=True)
+    )
+    for job_id in list(over):
+        old = JobHistory.objects.filter(job_id=job_id).order_by("-start_time", "-pk")
+        stale = list(old.values_list("pk", flat=True)[keep:])
+        JobHistory.objects.filter(pk__in=stale).delete()
+
+
+# repeatCount is an Int32 in Azure's API (and a 4-byte column here); a jump of
+# decades over a per-second schedule misses more than that. The message keeps
+# the exact count.
+MAX_REPEAT_COUNT = 2**31 - 1
+
+
 def history_postponed(
-    *, job: Job, missed: list[datetime], grace: float, now: datetime
-) -> None:
-    last = missed[-1]
-    history_add(
+    *, job: Job, count: int, last: datetime, grace: float, now: datetime
+) -> JobHistory:
+    """The one entry (unsaved) that stands for `count` occurrences skipped, the
+    last due at `last`: for histories_add."""
+    return JobHistory(
         job=job,
         action_name=ActionName.MAIN,
         status=HistoryStatus.POSTPONED,
         message=MSG_POSTPONED.format(
-            count=len(missed),
+            count=count,
             last=last.strftime("%Y-%m-%dT%H:%M:%SZ"),
             grace=int(grace),
         ),
-        start=now,
-        end=now,
-        expected=last,
-        repeat_count=len(missed),
+        start_time=now,
+        end_time=now,
+        expected_execution_time=last,
+        repeat_count=min(count, MAX_REPEAT_COUNT),
     )
 
 
@@ -583,15 +708,24 @@ def _enum(value: Any, choices, path: str, message: str) -> str:
 
 
 def parse_time(value: Any, path: str) -> datetime | None:
+    """An ISO 8601 date-time (no offset: UTC, as Azure), as aware UTC, from
+    1900 to the end of year 9999 in UTC."""
     if value is None:
         return None
+    text = value if isinstance(value, str) else str(value)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise FieldError(path, ERR_START_TIME.format(value=value)) from None
+        raise FieldError(path, ERR_START_TIME.format(value=_shown(text))) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)  # Azure: no offset means UTC
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        parsed = None
+    if parsed is None or parsed < EARLIEST:
+        raise FieldError(path, ERR_TIME_RANGE.format(path=path, value=_shown(text)))
+    return parsed
 
 
 def _retry_format(action: Any) -> str:

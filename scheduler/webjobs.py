@@ -8,6 +8,8 @@ it. Kudu's job_scheduler.log is written beside the job's runs.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -18,6 +20,7 @@ from jobs.hooks import Timer
 from scheduler.models import Job, JobCollection, JobState, Sku
 from scheduler.services import job_time_zone
 
+log = logging.getLogger("scheduler.webjobs")
 # The collection that holds the timers of scheduled WebJobs (ARM-visible, so the
 # same history API and admin pages explain them).
 SUBSCRIPTION = "local"
@@ -75,14 +78,18 @@ def webjob_schedule_sync(webjob) -> Job | None:
 
 
 def scheduler_log(webjob, message: str) -> None:
-    """Kudu's job_scheduler.log (1 MiB, then rotated to job_prev_log.txt)."""
+    """Kudu's job_scheduler.log (1 MiB, then rotated to job_prev_log.txt). A log
+    that cannot be written (disk full) fails neither a deploy nor a fire."""
     folder = webjob.data_dir
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "job_scheduler.log"
-    if path.exists() and path.stat().st_size > 1024 * 1024:
-        path.replace(folder / "job_scheduler_prev.log")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(log_line(clock_now(), settings.WEBSITE_INSTANCE_ID, message))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > 1024 * 1024:
+            path.replace(folder / "job_scheduler_prev.log")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(log_line(clock_now(), settings.WEBSITE_INSTANCE_ID, message))
+    except OSError as exc:
+        log.warning("%s could not be written: %s", path, exc)
 
 
 def trigger_text(job: Job) -> str:

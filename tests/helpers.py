@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FINAL = ("Success", "Failed", "Aborted")
+
+# The emulator clock only moves forward, so a test cannot set it to a date that
+# has become the past. Tests that need a calendar (a Saturday, a month's end)
+# write their scenario in the years 2027 to 2033 and pass every date through
+# `later()`, which moves it ahead by whole 28-year cycles (between 1901 and 2099
+# the Gregorian calendar repeats every 28 years: same weekdays, same leap years)
+# until the earliest scenario year is after this one.
+SCENARIO_YEARS = (2027, 2033)
+_YEAR = re.compile(r"\b(20[0-9][0-9])(?=-[01][0-9]-[0-3][0-9])")
+
+
+def years_ahead() -> int:
+    """How far the scenario years move: a multiple of 28, 0 while they are
+    all to come (today's year is before the first). TEST_YEARS_AHEAD (a
+    multiple of 28) moves them further, to run the suite as a later year will."""
+    shift = int(os.environ.get("TEST_YEARS_AHEAD", "0"))
+    assert shift % 28 == 0, "TEST_YEARS_AHEAD must be a multiple of 28"
+    while SCENARIO_YEARS[0] + shift <= datetime.now(UTC).year:
+        shift += 28
+    return shift
+
+
+def later(text: str) -> str:
+    """`text` with the year of every ISO date in it moved by years_ahead():
+    ``later("2031-03-01T00:00:00Z")`` is a Saturday in the future, always."""
+    shift = years_ahead()
+    return _YEAR.sub(lambda match: str(int(match.group(1)) + shift), text)
+
+
+def later_at(text: str) -> datetime:
+    """``later(text)`` as an aware UTC datetime (no offset: UTC)."""
+    moment = datetime.fromisoformat(later(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def history_entry(timeout: float = 15.0, **lookup):

@@ -49,11 +49,18 @@ def _reachable(port: int) -> bool:
         return False
 
 
+def services_required() -> bool:
+    """REQUIRE_SERVICES as CI sets it: 1, true, yes or on require the servers;
+    unset, empty, 0, false, no or off do not."""
+    value = os.environ.get("REQUIRE_SERVICES", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
 def require_services() -> None:
     """Skip (or, in CI, fail) when PostgreSQL or Redis is down."""
     for what, port in (("PostgreSQL", 5432), ("Redis", 6379)):
         if not _reachable(port):
-            if os.environ.get("REQUIRE_SERVICES"):
+            if services_required():
                 pytest.fail(
                     f"{what} is required (REQUIRE_SERVICES=1) but not reachable"
                 )

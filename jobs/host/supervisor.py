@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -81,6 +82,8 @@ POLL_SECONDS = 0.2
 FULL_RECONCILE_SECONDS = 5.0
 MAX_SLEEP = 1.0
 READ_BYTES = 65536
+# After a failed database step the next one waits this, doubling up to 5 s.
+DB_FIRST_BACKOFF = 0.5
 
 
 class Host:
@@ -113,6 +116,7 @@ class Host:
         self.next_full_reconcile = 0.0
         self.fingerprint: tuple = ()
         self.lease_ok_until = 0.0
+        self.db_backoff = DB_FIRST_BACKOFF
         # Scanning the children costs a syscall each, and output wakes the loop
         # once per line: so they are scanned only after a SIGCHLD or when a
         # restart, a kill or a lease deadline is due (or once a second anyway).
@@ -156,19 +160,40 @@ class Host:
             )
 
     def step(self) -> bool:
-        """One pass of every step; True when there was work (call again now)."""
+        """One pass of every step; True when there was work (call again now).
+
+        The database steps (heartbeat, reconcile, statuses) back off on their
+        own when the database fails (_database_steps), so the children are
+        still scanned on time: a singleton whose lease cannot be renewed is
+        stopped before another instance takes it over.
+        """
         mono = time.monotonic()
         busy = False
         try:
-            if mono >= self.next_heartbeat:
-                self.step_heartbeat()
-            if mono >= self.next_reconcile:
-                busy |= self.step_reconcile()
+            if mono >= min(self.next_heartbeat, self.next_reconcile):
+                busy |= self._database_steps(mono)
             if self.sigchld or mono >= self.next_scan:
                 busy |= self.step_children()
         finally:
             self._flush_logs()
+        return busy
+
+    def _database_steps(self, mono: float) -> bool:
+        try:
+            busy = False
+            if mono >= self.next_heartbeat:
+                self.step_heartbeat()
+            if mono >= self.next_reconcile:
+                busy = self.step_reconcile()
             self._flush_statuses()
+        except Exception:
+            delay, self.db_backoff = self.db_backoff, min(self.db_backoff * 2, 5.0)
+            log.exception("the host's database step failed; next in %.1f s", delay)
+            close_old_connections()
+            self.next_heartbeat = max(self.next_heartbeat, mono + delay)
+            self.next_reconcile = max(self.next_reconcile, mono + delay)
+            return False
+        self.db_backoff = DB_FIRST_BACKOFF
         return busy
 
     def shutdown(self) -> None:

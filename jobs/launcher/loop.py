@@ -53,7 +53,7 @@ from django.utils import timezone
 
 from config.clock import clock_offset
 from history.models import ACTIVE_STATUSES, Run, RunStatus
-from history.services import run_finish, run_log_initializing
+from history.services import ERR_LOG, run_finish, run_log_initializing
 from jobs.launcher import fires
 from jobs.launcher.gate import gate_close, gate_open, gate_start
 from jobs.launcher.inbox import address
@@ -371,7 +371,10 @@ class Launcher:
         """The run's slot: its log (the lines Kudu writes at a start, stamped
         with the start), pipes."""
         if not run.output_path.exists():  # inserted together with others
-            run_log_initializing(run)
+            try:
+                run_log_initializing(run)
+            except OSError:
+                pass  # the Monitor's log fails too: scan() ends the run Failed
         if _plan_failed(fire.plan, run):
             self._guard(after_start, "after_start")
             return
@@ -457,6 +460,9 @@ class Launcher:
             proc = slot.monitor.proc
             if proc is None:
                 continue
+            if slot.monitor.log_error is not None and slot.verdict is None:
+                slot.verdict = ("Failed", ERR_LOG.format(error=slot.monitor.log_error))
+                slot.monitor._kill_group()
             if proc.poll() is not None:
                 self._drain(slot)
                 # Background children may hold the pipes open; give them 2 s.

@@ -100,7 +100,7 @@ def _queue_address(text: str) -> tuple[str, str]:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers too
         raise argparse.ArgumentTypeError(ERR_JSON.format(detail=exc)) from None
 
 

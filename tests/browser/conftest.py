@@ -8,14 +8,13 @@ test: the portal must load nothing from the internet.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.instance import BASE_DIR
+from tests.instance import BASE_DIR, services_required
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,7 +33,7 @@ PASSWORD = "s3cret-pass"  # tests/conftest.py's `user`
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_SERVICES"):
+    if services_required():
         pytest.fail(f"{reason} (REQUIRE_SERVICES=1: browser tests must run)")
     pytest.skip(reason)
 

@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jobs.processes import become_subreaper
 from tests.instance import (
     BASE_DIR,
     MANAGE,
@@ -89,16 +88,16 @@ def counting():
 
 
 def env_for(db_url: str, root, queue: str, **extra: str) -> dict[str, str]:
-    return instance_env(
-        DATABASE_URL=db_url,
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        WEBJOBS_QUEUE_NAME=queue,
-        WEBJOBS_ROOT=str(root),
-        SCHEDULER_HISTORY_SIZE="100000",
-        SCHEDULER_RESEND_AFTER="3",
-        Q_WORKERS="4",
-        **extra,
-    )
+    settings = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "WEBJOBS_QUEUE_NAME": queue,
+        "WEBJOBS_ROOT": str(root),
+        "SCHEDULER_HISTORY_SIZE": "100000",
+        "SCHEDULER_RESEND_AFTER": "3",
+        "Q_WORKERS": "4",
+    }
+    return instance_env(**{**settings, **extra})
 
 
 def shell(env: dict[str, str], script: str) -> str:
@@ -189,13 +188,13 @@ def run_engines(processes, env, tmp_path, count: int):
 
 
 def test_three_engines_with_kill_9_fire_every_second_exactly_once(
-    processes, tmp_path, counting
+    processes, tmp_path, scratch, counting
 ):
     require_services()
     duration = float(os.environ.get("FAULT_TEST_SECONDS", "120"))
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     with postgres_database() as db_url:
-        env = env_for(db_url, tmp_path, queue)
+        env = env_for(db_url, scratch, queue)
         first = create_schedules(env, counting.url)
         processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
         engines = run_engines(processes, env, tmp_path, 3)
@@ -222,70 +221,128 @@ def test_three_engines_with_kill_9_fire_every_second_exactly_once(
         check_exactly_once(rows, counting, first, last)
 
 
-def test_a_redis_restart_loses_no_fire(processes, tmp_path, counting):
+def test_a_redis_restart_loses_no_fire(
+    processes, tmp_path, scratch, counting, private_redis
+):
+    """The broker restarts (nothing kept on disk: queued messages are gone); the
+    engines' outbox sends again what no worker claimed. A private Redis: the
+    machine's is shared with other test runs."""
     require_services()
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     with postgres_database() as db_url:
-        env = env_for(db_url, tmp_path, queue)
+        env = env_for(db_url, scratch, queue, REDIS_URL=private_redis.url)
         first = create_schedules(env, counting.url)
         processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
         engines = run_engines(processes, env, tmp_path, 2)
         time.sleep(8)
-        restart_redis()
+        before = private_redis.run_id()
+        private_redis.stop()
+        assert not private_redis.ping()  # down, really
+        time.sleep(2)
+        private_redis.start()
+        assert private_redis.run_id() != before  # a new server, an empty queue
         time.sleep(15)
         last = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
         for engine in engines:
+            assert engine.poll() is None, "an engine exited"
             processes.stop(engine)
         wait_drained(env)
         check_exactly_once(attempts(env), counting, first, last)
 
 
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-]  # as this machine starts it (its env page)
-
-
-def restart_redis() -> None:
-    """Stop Redis (it keeps nothing on disk: queued messages are gone) and start
-    it again the way this machine starts it."""
-    subprocess.run(
-        ["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True
+def test_a_postgres_restart_stops_nothing_and_loses_or_doubles_no_fire(
+    processes, tmp_path, scratch, counting, private_postgres, private_redis
+):
+    """The database restarts under two engines, a queue cluster and a
+    continuous-jobs host (a private server: the machine's is shared). None of
+    them exits; every due second is executed once, or, when it fell in the
+    outage, accounted for by the misfire policy (the latest missed one runs,
+    the others are one Postponed entry): none twice, none lost."""
+    require_services()
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    db_url = private_postgres.database()
+    env = env_for(
+        db_url,
+        scratch,  # the root jobs (WEBJOBS_RUN_AS) reach; not tmp_path
+        queue,
+        REDIS_URL=private_redis.url,
+        SCHEDULER_HTTP_TIMEOUT="5",
+        WEBSITE_INSTANCE_ID="chaos-host",
     )
-    time.sleep(2)
-    # The daemon must not become this test process's child (pytest is a
-    # subreaper), or the end-of-session cleanup would stop the machine's Redis.
-    become_subreaper(False)
-    try:
-        subprocess.run(REDIS_START, check=True)
-    finally:
-        become_subreaper(True)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "ping"], capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline, "Redis did not come back"
-        time.sleep(0.2)
+    subprocess.run([*MANAGE, "migrate", "-v0"], env=env, cwd=BASE_DIR, check=True)
+    first = create_schedules(env, counting.url)
+    processes.start([*MANAGE, "qcluster"], env, log=tmp_path / "qcluster.log")
+    engines = run_engines(processes, env, tmp_path, 2)
+    host = processes.start([*MANAGE, "runhost"], env, log=tmp_path / "host.log")
+    time.sleep(8)
+    private_postgres.stop()
+    assert not private_postgres.ready()  # down, really
+    time.sleep(3)
+    private_postgres.start()
+    time.sleep(15)
+    last = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+    for proc, what in [(e, "an engine") for e in engines] + [(host, "the host")]:
+        assert proc.poll() is None, f"{what} exited: see {tmp_path}"
+    beat = shell(
+        env,
+        "from jobs.models import Instance; from django.utils import timezone; "
+        "i = Instance.objects.get(instance_id='chaos-host'); "
+        "print((timezone.now() - i.heartbeat_at).total_seconds())",
+    )
+    assert float(beat.strip().splitlines()[-1]) < 10  # the host beats again
+    for engine in engines:
+        processes.stop(engine)
+    wait_drained(env)
+    check_once_or_postponed(env, counting, first, last)
 
 
-def test_two_engines_on_sqlite_fire_exactly_once(processes, tmp_path, counting):
+POSTPONED = """
+from scheduler.models import JobHistory
+for h in JobHistory.objects.filter(status="Postponed").select_related("job"):
+    print("SKIP", h.job.name, h.expected_execution_time.isoformat(), h.repeat_count)
+"""
+
+
+def check_once_or_postponed(env, counting: Counting, first: datetime, last):
+    """Every due second of every schedule: executed once, or skipped by the
+    misfire policy (one Postponed entry covers `repeat_count` seconds ending at
+    its expected time), never both, never twice."""
+    rows = attempts(env)
+    executed = Counter((name, when) for name, when, n in rows for _ in range(n))
+    assert [k for k, n in executed.items() if n > 1] == [], "executed twice"
+    skipped: Counter = Counter()
+    for line in shell(env, POSTPONED).splitlines():
+        if line.startswith("SKIP "):
+            _, name, when, count = line.split()
+            end = datetime.fromisoformat(when)
+            for back in range(int(count)):
+                skipped[(name, (end - timedelta(seconds=back)).isoformat())] += 1
+    assert [k for k, n in skipped.items() if n > 1] == [], "postponed twice"
+    assert set(executed) & set(skipped) == set(), "executed and postponed"
+    lost = []
+    second = first
+    while second <= last:
+        for i in range(SCHEDULES):
+            key = (f"j{i}", second.isoformat())
+            if key not in executed and key not in skipped:
+                lost.append(key)
+        second += timedelta(seconds=1)
+    assert lost == [], f"{len(lost)} due seconds lost: {lost[:5]}"
+    per_job = Counter(name for name, _ in executed)
+    for i in range(SCHEDULES):
+        assert counting.calls[f"/j{i}"] == per_job[f"j{i}"], (
+            "an HTTP call per execution"
+        )
+
+
+def test_two_engines_on_sqlite_fire_exactly_once(
+    processes, tmp_path, scratch, counting
+):
     """The embedded default: SQLite serialises the engines' claims (no SKIP
     LOCKED there), and the ORM broker enqueues in the claim's transaction."""
     env = instance_env(
         DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
-        WEBJOBS_ROOT=str(tmp_path),
+        WEBJOBS_ROOT=str(scratch),  # jobs (WEBJOBS_RUN_AS) reach it; not tmp_path
         SCHEDULER_HISTORY_SIZE="100000",
         Q_WORKERS="4",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
@@ -162,7 +164,13 @@ def test_it_refuses_a_bad_zip_and_keeps_the_previous_version(api, case):
     assert [p.name for p in leftovers] == ["keep"], (
         "no half-written folders stay behind"
     )
-    assert not (settings.WEBJOBS_ROOT.parent / "evil.sh").exists()
+    # Nothing at the places the entries name: beside the staging folder the zip
+    # is unpacked in (../evil.sh), at the absolute path, anywhere in the root.
+    triggered = settings.WEBJOBS_ROOT / "site/jobs/triggered"
+    assert not (triggered / "evil.sh").exists()
+    assert not Path("/etc/evil.sh").exists()
+    assert list(settings.WEBJOBS_ROOT.rglob("evil.sh")) == []
+    assert not (triggered / "keep" / "link").exists()
 
 
 def test_it_refuses_a_zip_bomb_by_unpacked_size(api, settings):
@@ -183,7 +191,10 @@ def test_it_refuses_a_zip_with_too_many_files(api, settings):
     data = make_zip({f"f{i}.txt": "x" for i in range(11)} | {"run.sh": "x"})
     response = api.deploy("many", data, filename="many.zip")
     assert response.status_code == 400
-    assert response.content == b"The zip holds 12 files; the limit is 10."
+    assert (
+        response.content
+        == b"The zip holds 12 entries (files and folders); the limit is 10."
+    )
 
 
 def test_it_refuses_an_upload_over_the_size_limit(api, settings):

@@ -85,6 +85,30 @@ def test_it_aborts_an_idle_run_and_kills_its_process_group(api, settings, scratc
     from jobs.processes import alive
 
     assert not alive(child), "the background child of the job must be killed too"
+    # Not before its 2 s; not much after: the monitor looks once a second (and
+    # the machine may be loaded).
+    idle_for = _seconds(run["end_time"]) - _seconds(run["start_time"])
+    assert 2 <= idle_for <= 2 + 1 + 4
+
+
+def test_it_does_not_end_a_silent_run_that_uses_the_cpu(api, settings):
+    """Kudu's rule is no output *nor CPU activity*: a job computing without a
+    word for longer than the idle timeout is left alone."""
+    settings.WEBJOBS_IDLE_TIMEOUT = 2
+    script = (
+        b"end=$((SECONDS + 5))\nwhile [ $SECONDS -lt $end ]; do :; done\necho done\n"
+    )
+    api.deploy("busy", script, filename="run.sh")
+    run = api.run_and_wait("busy", timeout=30)
+    assert run["status"] == "Success", api.output(run)
+    assert "INFO] done" in api.output(run)
+    assert _seconds(run["end_time"]) - _seconds(run["start_time"]) >= 4
+
+
+def _seconds(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def test_it_runs_with_kudus_environment(api):

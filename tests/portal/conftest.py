@@ -4,8 +4,9 @@ import pytest
 
 from config.clock import clock_refresh, clock_set
 from scheduler.services import collection_put
+from tests.helpers import later
 
-NOW = "2031-03-01T00:00:00Z"  # a Saturday
+NOW = later("2031-03-01T00:00:00Z")  # a Saturday
 
 
 @pytest.fixture

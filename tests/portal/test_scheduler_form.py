@@ -9,6 +9,7 @@ from django.urls import reverse
 from scheduler.models import Job, JobHistory
 from scheduler.secrets import action_open
 from scheduler.services import collection_put, job_put
+from tests.helpers import later
 from tests.scheduler_cmd.test_schedule_command import http_target
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,7 @@ def form_data(collection, **overrides) -> dict:
         "name": "weekly",
         "schedule_type": "recurring",
         "start": "at",
-        "start_at": "2031-03-03T08:00",
+        "start_at": later("2031-03-03T08:00"),
         "interval": "1",
         "frequency": "Week",
         "hours": "9",
@@ -54,7 +55,7 @@ def test_it_creates_a_weekly_job_and_shows_its_next_occurrences(portal, collecti
     response = portal.post(ADD, form_data(collection))
     assert response.status_code == 302, errors(response)
     job = Job.objects.get(name="weekly")
-    assert job.start_time.isoformat() == "2031-03-03T08:00:00+00:00"
+    assert job.start_time.isoformat() == later("2031-03-03T08:00:00+00:00")
     assert job.recurrence == {
         "frequency": "Week",
         "interval": 1,
@@ -74,9 +75,11 @@ def test_it_creates_a_weekly_job_and_shows_its_next_occurrences(portal, collecti
     text = page.content.decode()
     assert "Every week on Monday, Wednesday and Friday at 09:30 UTC, 10 times" in text
     assert (
-        '<ul class="portal-upcoming"><li>2031-03-03T09:30:00Z</li>'
-        "<li>2031-03-05T09:30:00Z</li><li>2031-03-07T09:30:00Z</li>"
-        "<li>2031-03-10T09:30:00Z</li><li>2031-03-12T09:30:00Z</li></ul>"
+        later(
+            '<ul class="portal-upcoming"><li>2031-03-03T09:30:00Z</li>'
+            "<li>2031-03-05T09:30:00Z</li><li>2031-03-07T09:30:00Z</li>"
+            "<li>2031-03-10T09:30:00Z</li><li>2031-03-12T09:30:00Z</li></ul>"
+        )
     ) in text
 
 
@@ -101,9 +104,11 @@ def test_it_creates_a_monthly_job_on_the_last_day(portal, collection):
     }
     text = portal.get(reverse("admin:scheduler_job_change", args=[job.pk])).content
     assert (
-        b"<li>2031-03-31T06:00:00Z</li><li>2031-04-30T06:00:00Z</li>"
-        b"<li>2031-05-31T06:00:00Z</li><li>2031-06-30T06:00:00Z</li>"
-        b"<li>2031-07-31T06:00:00Z</li>"
+        later(
+            "<li>2031-03-31T06:00:00Z</li><li>2031-04-30T06:00:00Z</li>"
+            "<li>2031-05-31T06:00:00Z</li><li>2031-06-30T06:00:00Z</li>"
+            "<li>2031-07-31T06:00:00Z</li>"
+        ).encode()
     ) in text
     assert b"Every month on the last day of the month at 06:00 UTC" in text
 
@@ -119,20 +124,22 @@ def test_it_creates_a_job_on_the_last_friday_of_the_month(portal, collection):
         hours="17",
         minutes="0",
         end="at",
-        end_at="2031-06-30T00:00",
+        end_at=later("2031-06-30T00:00"),
         count=None,
     )
     response = portal.post(ADD, data)
     assert response.status_code == 302, errors(response)
     job = Job.objects.get(name="last-friday")
-    assert job.recurrence["endTime"] == "2031-06-30T00:00:00Z"
+    assert job.recurrence["endTime"] == later("2031-06-30T00:00:00Z")
     assert job.recurrence["schedule"]["monthlyOccurrences"] == [
         {"day": "Friday", "Occurrence": -1}
     ]
     text = portal.get(reverse("admin:scheduler_job_change", args=[job.pk])).content
     assert (
-        b"<li>2031-03-28T17:00:00Z</li><li>2031-04-25T17:00:00Z</li>"
-        b"<li>2031-05-30T17:00:00Z</li><li>2031-06-27T17:00:00Z</li></ul>"
+        later(
+            "<li>2031-03-28T17:00:00Z</li><li>2031-04-25T17:00:00Z</li>"
+            "<li>2031-05-30T17:00:00Z</li><li>2031-06-27T17:00:00Z</li></ul>"
+        ).encode()
     ) in text
 
 
@@ -142,7 +149,7 @@ def test_it_creates_a_one_time_job_that_runs_a_webjob(portal, collection, api):
         collection,
         name="once",
         schedule_type="once",
-        start_at="2031-03-05T10:00",
+        start_at=later("2031-03-05T10:00"),
         action_type="webjob",
         webjob_name="report",
         arguments="--quick",
@@ -154,8 +161,9 @@ def test_it_creates_a_one_time_job_that_runs_a_webjob(portal, collection, api):
     assert job.recurrence is None
     assert job.action["webJob"] == {"name": "report", "arguments": "--quick"}
     text = portal.get(reverse("admin:scheduler_job_change", args=[job.pk])).content
-    assert b"Once at 2031-03-05T10:00:00Z" in text
-    assert b'<ul class="portal-upcoming"><li>2031-03-05T10:00:00Z</li></ul>' in text
+    assert later("Once at 2031-03-05T10:00:00Z").encode() in text
+    upcoming = '<ul class="portal-upcoming"><li>2031-03-05T10:00:00Z</li></ul>'
+    assert later(upcoming).encode() in text
 
 
 @pytest.mark.parametrize(
@@ -170,10 +178,12 @@ def test_it_creates_a_one_time_job_that_runs_a_webjob(portal, collection, api):
         ({"interval": "0"}, "interval", "interval must be at least 1, got 0."),
         ({"count": "0"}, "count", "count must be at least 1, got 0."),
         (
-            {"end": "at", "end_at": "2031-03-02T00:00"},
+            {"end": "at", "end_at": later("2031-03-02T00:00")},
             "end_at",
-            "endTime 2031-03-02T00:00:00Z is before startTime 2031-03-03T08:00:00Z; "
-            "the job would never run.",
+            later(
+                "endTime 2031-03-02T00:00:00Z is before startTime "
+                "2031-03-03T08:00:00Z; the job would never run."
+            ),
         ),
         (
             {"frequency": "Day"},
@@ -248,7 +258,7 @@ def test_it_edits_a_job_and_keeps_what_the_form_does_not_show(portal, collection
         name="edited",
         body={
             "properties": {
-                "startTime": "2031-03-03T08:00:00Z",
+                "startTime": later("2031-03-03T08:00:00Z"),
                 "action": {
                     "type": "Http",
                     "request": {

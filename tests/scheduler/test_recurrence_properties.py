@@ -18,6 +18,7 @@ from core.recurrence import (
     MonthlyOccurrence,
     Recurrence,
     Schedule,
+    Series,
     occurrences,
 )
 
@@ -252,3 +253,33 @@ def test_it_matches_a_brute_force_reference(job):
 
     assert engine(None) == expected
     assert engine(after) == [moment for moment in expected if moment > after]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(jobs(), st.data())
+def test_it_counts_and_finds_occurrences_as_the_reference_lists_them(job, data):
+    """What the engine asks after a clock jump (how many were missed, which was
+    the latest, which comes next) answered without walking the series."""
+    start, rec, created, window_end, after = job
+    expected = brute_force(start, rec, created, window_end)
+    series = Series(start_time=start, recurrence=rec, created_at=created)
+    span = window_end - created
+    low = created + data.draw(st.timedeltas(-span / 4, span))
+    high = low + data.draw(st.timedeltas(timedelta(0), span))
+    high = min(high, window_end)
+    assert series.count_between(low, high) == len(
+        [moment for moment in expected if low <= moment <= high]
+    )
+    before = [moment for moment in expected if moment <= high]
+    assert series.last_at_or_before(high) == (before[-1] if before else None)
+    later = [moment for moment in expected if moment > after]
+    if later or rec.count is not None or rec.end_time is not None:
+        beyond = list(takewhile(lambda m: m <= window_end, series.after(after)))
+        assert beyond == later
+        if later:
+            assert series.first_after(after) == later[0]

@@ -188,7 +188,7 @@ def test_it_checks_azurites_account_list():
         ("SCHEDULER_STORAGE_QUEUE_ENCODING", "utf8", "must be one of base64, none"),
         ("AZURITE_QUEUE_PORT", "70000", "AZURITE_QUEUE_PORT must be at most 65535"),
         ("AZURITE_ACCOUNTS", "x:y", "AZURITE_ACCOUNTS: "),
-        ("SCHEDULER_STORAGE_QUEUE_TIMEOUT", "25", "at most a third of Q_TIMEOUT (60)"),
+        ("SCHEDULER_STORAGE_QUEUE_TIMEOUT", "50", "at most a third of Q_TIMEOUT (120)"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(name, value, words):

@@ -185,3 +185,51 @@ def test_it_refuses_a_quota_overrun_with_conflict(arm):
     response = arm.put(job_path("free", "often"), _job(frequency="Minute"))
     assert_arm_error(response, 409, "Conflict")
     assert arm.get(job_path("free", "j5")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {
+            "type": "ServiceBusQueue",
+            "serviceBusQueueMessage": {"queueName": "q", "namespace": "ns"},
+        },
+        {
+            "type": "serviceBusTopic",
+            "serviceBusTopicMessage": {"topicPath": "t", "namespace": "ns"},
+        },
+    ],
+    ids=["queue", "topic"],
+)
+def test_it_refuses_service_bus_actions(arm, jc, action):
+    body = _job()
+    body["properties"]["action"] = action
+    message = assert_arm_error(arm.put(job_path("jc", "j"), body), 400, "BadRequest")
+    assert "properties.action.type" in message
+    assert action["type"] in message
+    assert arm.get(job_path("jc", "j")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "authentication",
+    [
+        {"type": "ClientCertificate", "pfx": "AAAA", "password": "pfx-secret"},
+        {
+            "type": "ActiveDirectoryOAuth",
+            "tenant": "contoso.onmicrosoft.com",
+            "audience": "https://management.core.windows.net/",
+            "clientId": "client",
+            "secret": "oauth-secret",
+        },
+    ],
+    ids=["ClientCertificate", "ActiveDirectoryOAuth"],
+)
+def test_it_refuses_certificate_and_oauth_authentication(arm, jc, authentication):
+    body = _job()
+    body["properties"]["action"]["request"]["authentication"] = authentication
+    response = arm.put(job_path("jc", "j"), body)
+    message = assert_arm_error(response, 400, "BadRequest")
+    assert "properties.action.request.authentication.type" in message
+    assert authentication["type"] in message
+    assert "secret" not in response.text  # the refusal echoes no secret
+    assert arm.get(job_path("jc", "j")).status_code == 404

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import requests
+
+from tests.scheduler_api.conftest import soon
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +27,12 @@ def put(url, body):
     return requests.put(url, json=body, auth=AUTH, timeout=30)
 
 
-def minutely(start="2027-01-01T00:00:00Z"):
+def iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def minutely(start=None):
+    start = start or iso(soon())
     return {
         "properties": {
             "startTime": start,
@@ -35,14 +44,15 @@ def minutely(start="2027-01-01T00:00:00Z"):
 
 def test_it_validates_a_patched_start_against_the_existing_end(base):
     put(f"{base}/jobCollections/c?{V}", {"properties": {"sku": {"name": "Standard"}}})
-    body = minutely()
-    body["properties"]["recurrence"]["endTime"] = "2027-06-01T00:00:00Z"
+    start = soon()
+    body = minutely(iso(start))
+    body["properties"]["recurrence"]["endTime"] = iso(start + timedelta(days=150))
     assert put(f"{base}/jobCollections/c/jobs/j?{V}", body).status_code == 201
     patched = requests.patch(
         f"{base}/jobCollections/c/jobs/j?{V}",
         auth=AUTH,
         timeout=30,
-        json={"properties": {"startTime": "2027-07-01T00:00:00Z"}},
+        json={"properties": {"startTime": iso(start + timedelta(days=180))}},
     )
     assert patched.status_code == 400
     assert "properties.recurrence.endTime" in patched.json()["error"]["message"]

@@ -33,6 +33,7 @@ from azure.mgmt.scheduler.models import (
     StorageQueueMessage,
 )
 
+from tests.helpers import later, later_at
 from tests.scheduler_api.conftest import (
     RG,
     SUB,
@@ -41,13 +42,14 @@ from tests.scheduler_api.conftest import (
     collection_model,
     http_action,
     job_model,
+    soon,
     status_code,
     wait_for_history,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOW = "2030-01-15T10:00:00Z"  # a Tuesday
+NOW = later("2030-01-15T10:00:00Z")  # a Tuesday
 COLLECTION_TYPE = "Microsoft.Scheduler/jobCollections"
 JOB_TYPE = "Microsoft.Scheduler/jobCollections/jobs"
 
@@ -147,7 +149,7 @@ def test_it_creates_a_job_and_reads_it_back(sdk, clock):
         "ping",
         job_model(
             action=action,
-            start_time=at("2030-02-01T00:00:00Z"),
+            start_time=later_at("2030-02-01T00:00:00Z"),
             recurrence=JobRecurrence(frequency="Day", interval=1),
         ),
         cls=status_code,
@@ -157,7 +159,7 @@ def test_it_creates_a_job_and_reads_it_back(sdk, clock):
     assert created.name == "jc/ping"
     assert created.type == JOB_TYPE
     props = created.properties
-    assert props.start_time == at("2030-02-01T00:00:00Z")
+    assert props.start_time == later_at("2030-02-01T00:00:00Z")
     assert props.state == "Enabled"
     assert props.action.type == "Http"
     assert props.action.request.uri == "http://127.0.0.1:9/hook"
@@ -169,7 +171,7 @@ def test_it_creates_a_job_and_reads_it_back(sdk, clock):
     assert props.status.failure_count == 0
     assert props.status.faulted_count == 0
     assert props.status.last_execution_time is None
-    assert props.status.next_execution_time == at("2030-02-01T00:00:00Z")
+    assert props.status.next_execution_time == later_at("2030-02-01T00:00:00Z")
     assert sdk.jobs.get(RG, "jc", "ping").as_dict() == created.as_dict()
 
     status, updated = sdk.jobs.create_or_update(
@@ -177,7 +179,7 @@ def test_it_creates_a_job_and_reads_it_back(sdk, clock):
         "jc",
         "ping",
         job_model(
-            start_time=at("2030-02-01T00:00:00Z"),
+            start_time=later_at("2030-02-01T00:00:00Z"),
             recurrence=JobRecurrence(frequency="Day", interval=2),
         ),
         cls=status_code,
@@ -213,24 +215,30 @@ def test_it_echoes_the_retry_interval_in_the_sdks_format(sdk):
 
 
 def test_it_schedules_a_one_time_job_at_its_future_start(sdk, clock):
-    job = _next_run(sdk, clock, "2030-01-20T08:30:00Z", None)
+    job = _next_run(sdk, clock, later("2030-01-20T08:30:00Z"), None)
     assert job.properties.recurrence is None
-    assert job.properties.status.next_execution_time == at("2030-01-20T08:30:00Z")
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-20T08:30:00Z")
+    )
 
 
 def test_it_schedules_every_n_minutes_from_a_past_start(sdk, clock):
     # 09:00 + 7 min steps: 09:56 is past at 10:00, 10:03 is the next.
     rec = JobRecurrence(frequency="Minute", interval=7)
-    job = _next_run(sdk, clock, "2030-01-15T09:00:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-15T10:03:00Z")
+    job = _next_run(sdk, clock, later("2030-01-15T09:00:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-15T10:03:00Z")
+    )
 
 
 def test_it_schedules_hourly_at_the_given_minutes(sdk, clock):
     rec = JobRecurrence(
         frequency="Hour", interval=1, schedule=JobRecurrenceSchedule(minutes=[15, 45])
     )
-    job = _next_run(sdk, clock, "2030-01-15T10:20:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-15T10:45:00Z")
+    job = _next_run(sdk, clock, later("2030-01-15T10:20:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-15T10:45:00Z")
+    )
     assert job.properties.recurrence.schedule.minutes == [15, 45]
 
 
@@ -243,8 +251,10 @@ def test_it_schedules_weekly_on_week_days_hours_and_minutes(sdk, clock):
             week_days=["Monday", "Thursday"], hours=[17, 9], minutes=[30]
         ),
     )
-    job = _next_run(sdk, clock, "2030-01-15T10:00:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-17T09:30:00Z")
+    job = _next_run(sdk, clock, later("2030-01-15T10:00:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-17T09:30:00Z")
+    )
     schedule = job.properties.recurrence.schedule
     assert set(schedule.week_days) == {"Monday", "Thursday"}
 
@@ -255,8 +265,10 @@ def test_it_schedules_monthly_on_the_last_day_of_the_month(sdk, clock):
         interval=1,
         schedule=JobRecurrenceSchedule(month_days=[15, -1], hours=[6], minutes=[0]),
     )
-    job = _next_run(sdk, clock, "2030-02-16T00:00:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-02-28T06:00:00Z")
+    job = _next_run(sdk, clock, later("2030-02-16T00:00:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-02-28T06:00:00Z")
+    )
     assert sorted(job.properties.recurrence.schedule.month_days) == [-1, 15]
 
 
@@ -274,8 +286,10 @@ def test_it_schedules_monthly_on_the_last_friday(sdk, clock):
         ),
     )
     # The first Monday (Jan 7) is before the start; the last Friday is Jan 25.
-    job = _next_run(sdk, clock, "2030-01-16T00:00:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-25T05:15:00Z")
+    job = _next_run(sdk, clock, later("2030-01-16T00:00:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-25T05:15:00Z")
+    )
     occurrences = job.properties.recurrence.schedule.monthly_occurrences
     assert {(o.day, o.occurrence) for o in occurrences} == {
         ("Friday", -1),
@@ -285,25 +299,29 @@ def test_it_schedules_monthly_on_the_last_friday(sdk, clock):
 
 def test_it_schedules_a_counted_recurrence(sdk, clock):
     rec = JobRecurrence(frequency="Day", interval=1, count=3)
-    job = _next_run(sdk, clock, "2030-01-14T09:00:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-16T09:00:00Z")
+    job = _next_run(sdk, clock, later("2030-01-14T09:00:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-16T09:00:00Z")
+    )
     assert job.properties.recurrence.count == 3
 
 
 def test_it_schedules_until_the_end_time(sdk, clock):
     rec = JobRecurrence(
-        frequency="Hour", interval=2, end_time=at("2030-01-15T14:30:00Z")
+        frequency="Hour", interval=2, end_time=later_at("2030-01-15T14:30:00Z")
     )
-    job = _next_run(sdk, clock, "2030-01-15T10:30:00Z", rec)
-    assert job.properties.status.next_execution_time == at("2030-01-15T10:30:00Z")
-    assert job.properties.recurrence.end_time == at("2030-01-15T14:30:00Z")
+    job = _next_run(sdk, clock, later("2030-01-15T10:30:00Z"), rec)
+    assert job.properties.status.next_execution_time == at(
+        later("2030-01-15T10:30:00Z")
+    )
+    assert job.properties.recurrence.end_time == later_at("2030-01-15T14:30:00Z")
 
 
 def test_it_has_no_next_run_once_the_end_time_has_passed(sdk, clock):
     rec = JobRecurrence(
-        frequency="Day", interval=1, end_time=at("2030-01-15T09:30:00Z")
+        frequency="Day", interval=1, end_time=later_at("2030-01-15T09:30:00Z")
     )
-    job = _next_run(sdk, clock, "2030-01-13T09:00:00Z", rec)
+    job = _next_run(sdk, clock, later("2030-01-13T09:00:00Z"), rec)
     assert job.properties.status.next_execution_time is None
 
 
@@ -319,7 +337,7 @@ def test_it_runs_a_job_and_pages_its_history(sdk, clock, target):
     action = http_action(uri)
     action.retry_policy = RetryPolicy(retry_type="None")
     # A start ahead of the emulated now: no run but the three below.
-    start = at("2030-02-01T00:00:00Z")
+    start = later_at("2030-02-01T00:00:00Z")
     sdk.jobs.create_or_update(
         RG, "jc", "hook", job_model(action=action, start_time=start)
     )
@@ -531,7 +549,8 @@ BAD_RECURRENCES = {
         "properties.recurrence.schedule.monthlyoccurrences[0].occurrence",
     ),
     "endTime before startTime": (
-        JobRecurrence(frequency="Day", end_time=at("2020-01-01T00:00:00Z")),
+        # Before job_model's start (soon(): a month ahead of real time).
+        JobRecurrence(frequency="Day", end_time=soon() - timedelta(days=1)),
         "properties.recurrence.endTime",
     ),
 }

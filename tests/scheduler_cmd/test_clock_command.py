@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from config.clock import clock_now, clock_refresh
+from tests.helpers import later
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,31 +48,33 @@ def test_it_shows_real_time_when_the_clock_was_never_moved():
 
 
 def test_it_moves_the_clock_forward():
-    moved = clock("set", "2031-03-01T00:00:00Z")
-    assert abs(instant(moved["now"]) - instant("2031-03-01T00:00:00Z")) < SLACK
+    moved = clock("set", later("2031-03-01T00:00:00Z"))
+    assert abs(instant(moved["now"]) - instant(later("2031-03-01T00:00:00Z"))) < SLACK
     assert float(moved["offset"]) > 86400 * 365
     shown = clock("show")
-    assert abs(instant(shown["now"]) - instant("2031-03-01T00:00:00Z")) < SLACK
-    assert abs(clock_now() - instant("2031-03-01T00:00:00Z")) < SLACK
+    assert abs(instant(shown["now"]) - instant(later("2031-03-01T00:00:00Z"))) < SLACK
+    assert abs(clock_now() - instant(later("2031-03-01T00:00:00Z"))) < SLACK
 
 
 def test_it_reads_an_instant_without_offset_as_utc():
-    moved = clock("set", "2031-03-01T12:30:00")
-    assert abs(instant(moved["now"]) - instant("2031-03-01T12:30:00Z")) < SLACK
+    moved = clock("set", later("2031-03-01T12:30:00"))
+    assert abs(instant(moved["now"]) - instant(later("2031-03-01T12:30:00Z"))) < SLACK
 
 
 def test_it_refuses_to_move_the_clock_backward():
-    clock("set", "2031-03-01T00:00:00Z")
+    clock("set", later("2031-03-01T00:00:00Z"))
     with pytest.raises(CommandError) as error:
-        clock("set", "2030-01-01T00:00:00Z")
+        clock("set", later("2030-01-01T00:00:00Z"))
     assert re.fullmatch(
-        r"The emulator clock only moves forward: 2030-01-01T00:00:00\+00:00 is "
-        r"before its current time 2031-03-01T00:00:0\d\.\d+\+00:00\. Schedules, "
-        r"counters and history assume time never runs backwards; start a fresh "
-        r"database \(or set EMULATOR_CLOCK_START\) to begin earlier\.",
+        later(
+            r"The emulator clock only moves forward: 2030-01-01T00:00:00\+00:00 is "
+            r"before its current time 2031-03-01T00:00:0\d\.\d+\+00:00\. Schedules, "
+            r"counters and history assume time never runs backwards; start a fresh "
+            r"database \(or set EMULATOR_CLOCK_START\) to begin earlier\."
+        ),
         str(error.value),
     ), str(error.value)
-    assert abs(clock_now() - instant("2031-03-01T00:00:00Z")) < SLACK
+    assert abs(clock_now() - instant(later("2031-03-01T00:00:00Z"))) < SLACK
 
 
 def test_it_refuses_an_instant_it_cannot_read():

@@ -20,10 +20,11 @@ from django.core.management import CommandError, call_command
 
 from config.clock import clock_refresh, clock_set
 from scheduler.models import Job, JobCollection, JobHistory
+from tests.helpers import later
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOW = "2031-03-01T00:00:00Z"  # a Saturday
+NOW = later("2031-03-01T00:00:00Z")  # a Saturday
 START = ["--start-time", NOW]
 UNUSED = ["--action-url", "http://127.0.0.1:9/never-called"]
 
@@ -85,20 +86,20 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 "--interval",
                 "15",
                 "--start-time",
-                "2031-03-01T00:10:00Z",
+                later("2031-03-01T00:10:00Z"),
             ],
             "Every 15 minutes",
-            "2031-03-01T00:10:00Z",
+            later("2031-03-01T00:10:00Z"),
         ),
         (
             ["--frequency", "hour", "--minutes", "30", *START],
             "Every hour at minute 30",
-            "2031-03-01T00:30:00Z",
+            later("2031-03-01T00:30:00Z"),
         ),
         (
             ["--frequency", "Day", "--hours", "9,17", *START],
             "Every day at 09:00, 17:00 UTC",
-            "2031-03-01T09:00:00Z",
+            later("2031-03-01T09:00:00Z"),
         ),
         (
             [
@@ -113,7 +114,7 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 *START,
             ],
             "Every week on Monday and Friday at 09:30 UTC",
-            "2031-03-03T09:30:00Z",
+            later("2031-03-03T09:30:00Z"),
         ),
         (
             [
@@ -128,7 +129,7 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 *START,
             ],
             "Every month on day 15 and the last day of the month at 06:00 UTC",
-            "2031-03-15T06:00:00Z",
+            later("2031-03-15T06:00:00Z"),
         ),
         (
             [
@@ -143,7 +144,7 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 *START,
             ],
             "Every month on the last Friday of the month at 06:00 UTC",
-            "2031-03-28T06:00:00Z",
+            later("2031-03-28T06:00:00Z"),
         ),
         (
             [
@@ -154,13 +155,15 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 "--count",
                 "3",
                 "--end-time",
-                "2031-12-31T00:00:00Z",
+                later("2031-12-31T00:00:00Z"),
                 "--start-time",
-                "2031-02-20T07:45:00Z",
+                later("2031-02-20T07:45:00Z"),
             ],
-            "Every 2 days at 07:45 UTC, 3 times or until 2031-12-31T00:00:00Z, "
-            "whichever comes first",
-            "2031-03-02T07:45:00Z",
+            later(
+                "Every 2 days at 07:45 UTC, 3 times or until 2031-12-31T00:00:00Z, "
+                "whichever comes first"
+            ),
+            later("2031-03-02T07:45:00Z"),
         ),
         (
             [
@@ -168,15 +171,15 @@ def http_target() -> Iterator[tuple[str, list[tuple[str, str, dict, bytes]]]]:
                 '{"frequency": "Week", "interval": 2,'
                 ' "schedule": {"weekDays": ["tuesday"]}}',
                 "--start-time",
-                "2031-03-04T08:00:00Z",
+                later("2031-03-04T08:00:00Z"),
             ],
             "Every 2 weeks on Tuesday at 08:00 UTC",
-            "2031-03-04T08:00:00Z",
+            later("2031-03-04T08:00:00Z"),
         ),
         (
-            ["--start-time", "2031-03-05T12:00:00Z"],
-            "Once at 2031-03-05T12:00:00Z",
-            "2031-03-05T12:00:00Z",
+            ["--start-time", later("2031-03-05T12:00:00Z")],
+            later("Once at 2031-03-05T12:00:00Z"),
+            later("2031-03-05T12:00:00Z"),
         ),
     ],
     ids=[
@@ -239,11 +242,11 @@ def test_it_prints_the_next_5_occurrences_without_creating_anything():
     assert out.splitlines() == [
         "Every week on Monday and Friday at 09:30 UTC",
         "Next 5 occurrences (nothing was created):",
-        "  2031-03-03T09:30:00Z",
-        "  2031-03-07T09:30:00Z",
-        "  2031-03-10T09:30:00Z",
-        "  2031-03-14T09:30:00Z",
-        "  2031-03-17T09:30:00Z",
+        later("  2031-03-03T09:30:00Z"),
+        later("  2031-03-07T09:30:00Z"),
+        later("  2031-03-10T09:30:00Z"),
+        later("  2031-03-14T09:30:00Z"),
+        later("  2031-03-17T09:30:00Z"),
     ]
     assert not JobCollection.objects.exists()
     assert not Job.objects.exists()
@@ -265,8 +268,8 @@ def test_it_says_when_a_preview_runs_out_of_occurrences():
     )
     assert out.splitlines()[1:] == [
         "Next 3 occurrences (nothing was created):",
-        "  2031-03-31T00:00:00Z",
-        "  2031-04-30T00:00:00Z",
+        later("  2031-03-31T00:00:00Z"),
+        later("  2031-04-30T00:00:00Z"),
         "  (no more occurrences)",
     ]
 
@@ -368,7 +371,11 @@ def test_it_lists_shows_runs_and_reads_history():
             "PT1M",
         )
         schedule(
-            "create", "reports/once", *UNUSED, "--start-time", "2031-03-05T12:00:00Z"
+            "create",
+            "reports/once",
+            *UNUSED,
+            "--start-time",
+            later("2031-03-05T12:00:00Z"),
         )
 
         listed = schedule("list", "reports").splitlines()
@@ -385,15 +392,15 @@ def test_it_lists_shows_runs_and_reads_history():
         assert re.split(r"\s{2,}", listed[2]) == [
             "reports/once",
             "Enabled",
-            "Once at 2031-03-05T12:00:00Z",
-            "2031-03-05T12:00:00Z",
+            later("Once at 2031-03-05T12:00:00Z"),
+            later("2031-03-05T12:00:00Z"),
             "0/0/0",
         ]
         assert re.split(r"\s{2,}", listed[3]) == [
             "reports/ping",
             "Enabled",
             "Every day at 09:00, 17:00 UTC",
-            "2031-03-01T09:00:00Z",
+            later("2031-03-01T09:00:00Z"),
             "0/0/0",
         ]
 
@@ -416,22 +423,23 @@ def test_it_lists_shows_runs_and_reads_history():
             },
         }
         assert body["properties"]["status"]["nextExecutionTime"] == (
-            "2031-03-01T09:00:00Z"
+            later("2031-03-01T09:00:00Z")
         )
         assert rest.splitlines() == [
             "Every day at 09:00, 17:00 UTC",
             "Next 5 occurrences:",
-            "  2031-03-01T09:00:00Z",
-            "  2031-03-01T17:00:00Z",
-            "  2031-03-02T09:00:00Z",
-            "  2031-03-02T17:00:00Z",
-            "  2031-03-03T09:00:00Z",
+            later("  2031-03-01T09:00:00Z"),
+            later("  2031-03-01T17:00:00Z"),
+            later("  2031-03-02T09:00:00Z"),
+            later("  2031-03-02T17:00:00Z"),
+            later("  2031-03-03T09:00:00Z"),
         ]
 
         ran = schedule("run", "reports/ping").splitlines()
         host = url.split("/")[2]
         assert re.fullmatch(
-            r"Run of reports/ping requested at 2031-03-01T00:00:\d\d(\.\d+)?Z\.", ran[0]
+            later(r"Run of reports/ping requested at 2031-03-01T00:00:\d\d(\.\d+)?Z\."),
+            ran[0],
         )
         assert ran[1] == (
             f"Completed: Http Action - Response from host '{host}': '200 OK' Body: ok"
@@ -449,7 +457,7 @@ def test_it_lists_shows_runs_and_reads_history():
         "MESSAGE",
     ]
     cells = re.split(r"\s{2,}", history[1])
-    assert re.fullmatch(r"2031-03-01T00:00:\d\d(\.\d+)?Z", cells[0])
+    assert re.fullmatch(later(r"2031-03-01T00:00:\d\d(\.\d+)?Z"), cells[0])
     assert cells[1:4] == ["MainAction", "Completed", "0"]
     assert (
         cells[4]
@@ -473,7 +481,7 @@ def test_it_disables_and_enables_a_job_and_a_collection():
     assert re.split(r"\s{2,}", row)[1::2] == ["Disabled", "-"]
     assert schedule("enable", "reports/a").splitlines() == [
         "Job reports/a is Enabled.",
-        "Next execution: 2031-03-01T09:00:00Z",
+        later("Next execution: 2031-03-01T09:00:00Z"),
     ]
 
     assert schedule("disable", "reports") == (
@@ -494,7 +502,7 @@ def test_it_refuses_to_enable_a_completed_job():
         "--frequency",
         "Day",
         "--end-time",
-        "2031-01-01T00:00:00Z",
+        later("2031-01-01T00:00:00Z"),
     )
     assert Job.objects.get().state == "Completed"
     with pytest.raises(CommandError, match="The job is Completed; its state cannot"):

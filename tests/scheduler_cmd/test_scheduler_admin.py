@@ -12,11 +12,12 @@ from django.urls import reverse
 
 from config.clock import clock_now, clock_refresh, clock_set
 from scheduler.models import Job, JobHistory
+from tests.helpers import later
 from tests.scheduler_cmd.test_schedule_command import http_target
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOW = "2031-03-01T00:00:00Z"
+NOW = later("2031-03-01T00:00:00Z")
 JOBS = "/admin/scheduler/job/"
 COLLECTIONS = "/admin/scheduler/jobcollection/"
 HISTORY = "/admin/scheduler/jobhistory/"
@@ -71,7 +72,7 @@ def test_it_lists_jobs_with_their_schedule_in_words(client, daily):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Every day at 09:00, 17:00 UTC" in page
-    assert "2031-03-01T09:00:00Z" in page
+    assert later("2031-03-01T09:00:00Z") in page
     assert "Schedule - 0 0,15,30,45 * * * *" in page
     assert timer.name in page
 
@@ -82,16 +83,24 @@ def test_it_shows_the_next_5_occurrences_on_the_job_page(client, daily):
     page = response.content.decode()
     assert "Next 5 occurrences" in page
     assert (
-        '<ul class="portal-upcoming"><li>2031-03-01T09:00:00Z</li>'
-        "<li>2031-03-01T17:00:00Z</li>"
-        "<li>2031-03-02T09:00:00Z</li><li>2031-03-02T17:00:00Z</li>"
-        "<li>2031-03-03T09:00:00Z</li></ul>"
+        later(
+            '<ul class="portal-upcoming"><li>2031-03-01T09:00:00Z</li>'
+            "<li>2031-03-01T17:00:00Z</li>"
+            "<li>2031-03-02T09:00:00Z</li><li>2031-03-02T17:00:00Z</li>"
+            "<li>2031-03-03T09:00:00Z</li></ul>"
+        )
     ) in page
 
 
 def test_it_runs_a_job_now_from_the_changelist(client, daily):
     with http_target() as (url, seen):
-        create("reports/ping", "--action-url", url, "--start-time", "2031-04-01T00:00Z")
+        create(
+            "reports/ping",
+            "--action-url",
+            url,
+            "--start-time",
+            later("2031-04-01T00:00Z"),
+        )
         ping = Job.objects.get(name="ping")
         response = client.post(
             JOBS, {"action": "run_now", "_selected_action": [ping.pk]}

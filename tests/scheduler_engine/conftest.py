@@ -7,6 +7,7 @@ import pytest
 
 from config.clock import clock_set
 from scheduler.services import collection_put
+from tests.helpers import later
 
 
 class Target:
@@ -48,13 +49,18 @@ def target():
     t.close()
 
 
-@pytest.fixture
-def collection(db):
-    clock_set("2031-01-30T12:00:00Z")
+def new_collection(sku: str = "Standard"):
+    """The collection "jc" on plan `sku`, at whatever time the clock says."""
     c, _ = collection_put(
         subscription_id="sub",
         resource_group="rg",
         name="jc",
-        body={"properties": {"sku": {"name": "Standard"}}},
+        body={"properties": {"sku": {"name": sku}}},
     )
     return c
+
+
+@pytest.fixture
+def collection(db):
+    clock_set(later("2031-01-30T12:00:00Z"))
+    return new_collection()

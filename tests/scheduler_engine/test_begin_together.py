@@ -35,7 +35,7 @@ from config.clock import clock_now, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
 
-clock_set("2031-05-01T10:07:00Z")
+clock_set((clock_now() + timedelta(days=30)).isoformat())  # relative: never past
 for name in "abcd":
     upload = Path(tempfile.mkdtemp()) / f"{name}.zip"
     with zipfile.ZipFile(upload, "w") as z:

@@ -10,6 +10,7 @@ from config.clock import clock_now, clock_set
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, JobHistory, JobState
 from scheduler.services import job_put
+from tests.helpers import later
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,20 +53,20 @@ def test_it_fires_a_due_occurrence_once_and_advances(collection, target):
         "every-minute",
         target.url,
         recurrence={"frequency": "Minute", "interval": 1},
-        start="2031-01-30T12:00:30Z",
+        start=later("2031-01-30T12:00:30Z"),
     )
-    assert job.next_fire_at == at("2031-01-30T12:00:30Z")
-    clock_set("2031-01-30T12:00:31Z")
+    assert job.next_fire_at == at(later("2031-01-30T12:00:30Z"))
+    clock_set(later("2031-01-30T12:00:31Z"))
     engine_step(clock_now())
     engine_step(clock_now())  # a second pass (or engine) finds nothing to fire
     job.refresh_from_db()
     assert len(target.calls) == 1
     assert target.calls[0][:2] == ("POST", "hi")
-    assert job.next_fire_at == at("2031-01-30T12:01:30Z")
+    assert job.next_fire_at == at(later("2031-01-30T12:01:30Z"))
     assert job.execution_count == 1
     assert statuses(job) == [("MainAction", "Completed", 0)]
     entry = JobHistory.objects.get(job=job)
-    assert entry.expected_execution_time == at("2031-01-30T12:00:30Z")
+    assert entry.expected_execution_time == at(later("2031-01-30T12:00:30Z"))
     assert "answer 200" in entry.message
 
 
@@ -107,10 +108,10 @@ def test_it_completes_after_count_occurrences(collection, target):
         "thrice",
         target.url,
         recurrence={"frequency": "Minute", "interval": 1, "count": 3},
-        start="2031-01-30T12:01:00Z",
+        start=later("2031-01-30T12:01:00Z"),
     )
     for minute in (1, 2, 3):
-        clock_set(f"2031-01-30T12:0{minute}:00Z")
+        clock_set(later(f"2031-01-30T12:0{minute}:00Z"))
         engine_step(clock_now())
     job.refresh_from_db()
     assert len(target.calls) == 3
@@ -127,9 +128,9 @@ def test_it_runs_only_the_latest_missed_occurrence_within_the_grace(
         "minutely",
         target.url,
         recurrence={"frequency": "Minute", "interval": 1},
-        start="2031-01-30T12:01:00Z",
+        start=later("2031-01-30T12:01:00Z"),
     )
-    clock_set("2031-01-30T12:05:30Z")  # 12:01..12:05 missed (downtime, a jump)
+    clock_set(later("2031-01-30T12:05:30Z"))  # 12:01..12:05 missed (downtime, a jump)
     engine_step(clock_now())
     job.refresh_from_db()
     assert len(target.calls) == 1  # once, not five times
@@ -138,8 +139,8 @@ def test_it_runs_only_the_latest_missed_occurrence_within_the_grace(
         ("Postponed", 4),
         ("Completed", 0),
     ]
-    assert history[1].expected_execution_time == at("2031-01-30T12:05:00Z")
-    assert job.next_fire_at == at("2031-01-30T12:06:00Z")
+    assert history[1].expected_execution_time == at(later("2031-01-30T12:05:00Z"))
+    assert job.next_fire_at == at(later("2031-01-30T12:06:00Z"))
 
 
 def test_it_postpones_occurrences_missed_beyond_the_grace(collection, target, settings):
@@ -149,9 +150,9 @@ def test_it_postpones_occurrences_missed_beyond_the_grace(collection, target, se
         "hourly",
         target.url,
         recurrence={"frequency": "Hour", "interval": 1},
-        start="2031-01-30T13:00:00Z",
+        start=later("2031-01-30T13:00:00Z"),
     )
-    clock_set("2031-01-30T15:30:00Z")
+    clock_set(later("2031-01-30T15:30:00Z"))
     engine_step(clock_now())
     job.refresh_from_db()
     assert target.calls == []
@@ -159,7 +160,7 @@ def test_it_postpones_occurrences_missed_beyond_the_grace(collection, target, se
     assert entry.status == "Postponed"
     assert entry.repeat_count == 3
     assert "missed" in entry.message
-    assert job.next_fire_at == at("2031-01-30T16:00:00Z")
+    assert job.next_fire_at == at(later("2031-01-30T16:00:00Z"))
 
 
 def test_it_follows_the_clock_across_a_month_end(collection, target):
@@ -172,20 +173,20 @@ def test_it_follows_the_clock_across_a_month_end(collection, target):
             "interval": 1,
             "schedule": {"monthDays": [-1], "hours": [0], "minutes": [0]},
         },
-        start="2031-01-01T00:00:00Z",
+        start=later("2031-01-01T00:00:00Z"),
     )
-    assert job.next_fire_at == at("2031-01-31T00:00:00Z")
-    clock_set("2031-01-31T00:00:01Z")
+    assert job.next_fire_at == at(later("2031-01-31T00:00:00Z"))
+    clock_set(later("2031-01-31T00:00:01Z"))
     engine_step(clock_now())
     job.refresh_from_db()
     assert job.execution_count == 1
-    assert job.last_execution_time >= at("2031-01-31T00:00:01Z")
-    assert job.next_fire_at == at("2031-02-28T00:00:00Z")
-    clock_set("2031-02-28T00:00:02Z")
+    assert job.last_execution_time >= at(later("2031-01-31T00:00:01Z"))
+    assert job.next_fire_at == at(later("2031-02-28T00:00:00Z"))
+    clock_set(later("2031-02-28T00:00:02Z"))
     engine_step(clock_now())
     job.refresh_from_db()
     assert job.execution_count == 2
-    assert job.next_fire_at == at("2031-03-31T00:00:00Z")
+    assert job.next_fire_at == at(later("2031-03-31T00:00:00Z"))
 
 
 def test_it_pushes_a_broken_job_aside_and_fires_the_others(collection, target):
@@ -215,17 +216,17 @@ def test_it_does_not_fire_disabled_jobs_or_collections(collection, target):
         "quiet",
         target.url,
         recurrence={"frequency": "Minute", "interval": 1},
-        start="2031-01-30T12:01:00Z",
+        start=later("2031-01-30T12:01:00Z"),
     )
     job_set_state(job=job, state=JobState.DISABLED)
-    clock_set("2031-01-30T12:01:05Z")
+    clock_set(later("2031-01-30T12:01:05Z"))
     engine_step(clock_now())
     assert target.calls == []
     job_set_state(job=job, state=JobState.ENABLED)
     job.refresh_from_db()
-    assert job.next_fire_at == at("2031-01-30T12:02:00Z")  # re-armed from now
+    assert job.next_fire_at == at(later("2031-01-30T12:02:00Z"))  # re-armed from now
     collection_set_state(collection=collection, state="Disabled")
-    clock_set("2031-01-30T12:02:05Z")
+    clock_set(later("2031-01-30T12:02:05Z"))
     engine_step(clock_now())
     assert target.calls == []
 
@@ -234,6 +235,28 @@ def test_it_refuses_a_start_more_than_18_months_ahead(collection, target):
     from scheduler.services import FieldError
 
     with pytest.raises(FieldError) as info:
-        http_job(collection, "far", target.url, start="2032-12-01T00:00:00Z")
+        http_job(collection, "far", target.url, start=later("2032-12-01T00:00:00Z"))
     assert info.value.field == "properties.startTime"
     assert not collection.jobs.exists()
+
+
+def test_it_keeps_the_newest_history_entries_up_to_the_size(
+    collection, target, settings
+):
+    settings.SCHEDULER_HISTORY_SIZE = 3
+    job = http_job(
+        collection,
+        "chatty",
+        target.url,
+        recurrence={"frequency": "Minute", "interval": 1},
+        start=later("2031-01-30T12:01:00Z"),
+    )
+    for minute in range(1, 6):
+        clock_set(later(f"2031-01-30T12:0{minute}:00Z"))
+        engine_step(clock_now())
+    kept = JobHistory.objects.filter(job=job).order_by("expected_execution_time")
+    assert [entry.expected_execution_time for entry in kept] == [
+        at(later(f"2031-01-30T12:0{minute}:00Z")) for minute in (3, 4, 5)
+    ]
+    job.refresh_from_db()
+    assert job.execution_count == 5  # the counters go on counting

@@ -22,7 +22,7 @@ from jobs.launcher.inbox import hand_over
 from jobs.processes import alive, descendants
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job
-from tests.helpers import history_entry
+from tests.helpers import history_entry, later
 from tests.instance import MANAGE, Processes, instance_env
 from tests.scheduler_engine.test_scheduled_webjobs import (
     _fires_once_when_sent_again,
@@ -32,6 +32,10 @@ from tests.scheduler_engine.test_scheduled_webjobs import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GUARD = 30.0  # a deadline against hanging, never an assertion on speed
+# How late a start may come on a loaded 2-core machine: a bound against a start
+# that waits for something (the queue, a poll), not a measure of lateness
+# (bench/fire_lateness.py owns that: milliseconds).
+LATE = 2.0
 
 
 def start_launcher(
@@ -74,7 +78,7 @@ def _handed_to(
     launchers, api, settings, name: str, script: str = "echo tick\n", run="run.sh"
 ):
     settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, name, "* * * * * *", script=script, run=run)
     timer = Job.objects.get(webjob__name=name)
     _just_after_a_second()
@@ -120,7 +124,8 @@ def test_the_launcher_starts_a_fire_at_its_instant_with_no_process_per_run(
     assert run["trigger"] == "Schedule - * * * * * *"
     out = api.output(run)
     started = float(out.split("started=")[1].split()[0])
-    assert started >= attempt.due_at.timestamp() - clock_offset()  # never early
+    due = attempt.due_at.timestamp() - clock_offset()
+    assert due <= started <= due + LATE  # never early, never waiting
     assert f"due={attempt.expected_time.isoformat()}" in out
     assert "self=run.sh source=run.sh env=none" in out
     assert f"run={run['id']}" in out
@@ -147,7 +152,8 @@ def test_the_launcher_starts_a_python_job_at_its_instant(launchers, api, setting
     assert run["status"] == "Success"
     out = api.output(run)
     started, argv0, run_id = out.split("started ")[1].split()[:3]
-    assert float(started) >= attempt.due_at.timestamp() - clock_offset()
+    due = attempt.due_at.timestamp() - clock_offset()
+    assert due <= float(started) <= due + LATE
     assert (argv0, run_id) == ("run.py", run["id"])
     assert "stdin ''" in out
 
@@ -237,3 +243,5 @@ def test_the_launcher_ends_a_run_idle_for_webjobs_idle_timeout(
     assert run.status == "Failed"
     assert "aborted due to no output nor CPU activity for 2 seconds" in run.message
     assert "hi" in run.output_path.read_text()
+    idle_for = (run.end_time - run.start_time).total_seconds()
+    assert 2 <= idle_for <= 2 + 1 + 4  # its limit, one check, a loaded machine

@@ -15,7 +15,7 @@ from jobs.processes import alive, descendants
 from scheduler.engine import engine_step
 from scheduler.models import Attempt, Job, JobHistory
 from scheduler.services import collection_put, job_put
-from tests.helpers import history_entry, make_zip
+from tests.helpers import history_entry, later, make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,34 +34,34 @@ def deploy_scheduled(
 
 
 def test_it_creates_the_scheduler_job_and_fires_it_with_kudus_trigger(api):
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     job_json = deploy_scheduled(
         api, "quarter", "0 */15 * * * *", script="echo due=$WEBJOBS_SCHEDULED_TIME\n"
     )
     timer = Job.objects.get(webjob__name="quarter")
     assert timer.cron == "0 */15 * * * *"
-    assert timer.next_fire_at == at("2031-05-01T10:15:00Z")
+    assert timer.next_fire_at == at(later("2031-05-01T10:15:00Z"))
     assert job_json["scheduler_logs_url"].endswith(
         "/vfs/data/jobs/triggered/quarter/job_scheduler.log"
     )
-    clock_set("2031-05-01T10:15:00.200Z")
+    clock_set(later("2031-05-01T10:15:00.200Z"))
     engine_step(clock_now())
     history_entry(job=timer)  # written by the run's monitor as the process starts
     latest = api.get("/api/triggeredwebjobs/quarter").json()["latest_run"]
     run = api.wait(latest["url"])
     assert run["trigger"] == "Schedule - 0 0,15,30,45 * * * *"
     assert run["status"] == "Success"
-    assert run["start_time"].startswith("2031-05-01T10:15:00")
-    assert "due=2031-05-01T10:15:00+00:00" in api.output(run)
+    assert run["start_time"].startswith(later("2031-05-01T10:15:00"))
+    assert later("due=2031-05-01T10:15:00+00:00") in api.output(run)
     timer.refresh_from_db()
-    assert timer.next_fire_at == at("2031-05-01T10:30:00Z")
+    assert timer.next_fire_at == at(later("2031-05-01T10:30:00Z"))
     log = (timer.webjob.data_dir / "job_scheduler.log").read_text()
     assert "Scheduling WebJob with 0 */15 * * * * next schedule expected in 00:0" in log
     assert "WebJob invoked" in log
 
 
 def test_it_removes_the_timer_with_the_schedule_or_the_job(api):
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, "daily", "0 0 0 * * *")
     assert Job.objects.filter(webjob__name="daily").exists()
     assert api.put_settings("daily", "{}").status_code == 200
@@ -73,10 +73,10 @@ def test_it_removes_the_timer_with_the_schedule_or_the_job(api):
 
 
 def test_it_honours_webjobs_disable_schedule(api, settings):
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, "quiet", "0 * * * * *")
     settings.WEBJOBS_DISABLE_SCHEDULE = True
-    clock_set("2031-05-01T10:08:00.5Z")
+    clock_set(later("2031-05-01T10:08:00.5Z"))
     engine_step(clock_now())
     assert not Attempt.objects.filter(job__webjob__name="quiet").exists()  # not fired
     assert api.get("/api/triggeredwebjobs/quiet").json()["latest_run"] is None
@@ -84,10 +84,10 @@ def test_it_honours_webjobs_disable_schedule(api, settings):
 
 
 def test_it_skips_an_occurrence_while_the_previous_run_is_going(api):
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, "busy", "0 * * * * *", script="sleep 4\n")
     first = api.run("busy")
-    clock_set("2031-05-01T10:08:00.5Z")
+    clock_set(later("2031-05-01T10:08:00.5Z"))
     engine_step(clock_now())
     entry = history_entry(job__webjob__name="busy")
     assert entry.status == "Postponed"
@@ -97,7 +97,7 @@ def test_it_skips_an_occurrence_while_the_previous_run_is_going(api):
 
 
 def test_time_travel_fires_month_end_jobs_once_with_emulated_times(api, target):
-    clock_set("2031-01-31T23:58:50Z")
+    clock_set(later("2031-01-31T23:58:50Z"))
     deploy_scheduled(api, "monthly", "0 0 0 1 * *")
     collection, _ = collection_put(
         subscription_id="s", resource_group="rg", name="c", body={"properties": {}}
@@ -107,7 +107,7 @@ def test_time_travel_fires_month_end_jobs_once_with_emulated_times(api, target):
         name="last-day",
         body={
             "properties": {
-                "startTime": "2031-01-01T00:00:00Z",
+                "startTime": later("2031-01-01T00:00:00Z"),
                 "action": {"type": "Http", "request": {"uri": target.url}},
                 "recurrence": {
                     "frequency": "Month",
@@ -116,19 +116,19 @@ def test_time_travel_fires_month_end_jobs_once_with_emulated_times(api, target):
             }
         },
     )
-    assert month_end.next_fire_at == at("2031-01-31T23:59:00Z")
-    clock_set("2031-02-01T00:00:02Z")
+    assert month_end.next_fire_at == at(later("2031-01-31T23:59:00Z"))
+    clock_set(later("2031-02-01T00:00:02Z"))
     engine_step(clock_now())
     engine_step(clock_now())
     history_entry(job__webjob__name="monthly")  # the run has started
     runs = api.get("/api/triggeredwebjobs/monthly/history").json()["runs"]
     assert len(runs) == 1
-    assert runs[0]["start_time"].startswith("2031-02-01T00:00:0")
+    assert runs[0]["start_time"].startswith(later("2031-02-01T00:00:0"))
     assert runs[0]["trigger"] == "Schedule - 0 0 0 1 * *"
     history = list(JobHistory.objects.filter(job=month_end))
     assert [h.status for h in history] == ["Completed"]
-    assert history[0].expected_execution_time == at("2031-01-31T23:59:00Z")
-    assert history[0].start_time >= at("2031-02-01T00:00:02Z")
+    assert history[0].expected_execution_time == at(later("2031-01-31T23:59:00Z"))
+    assert history[0].start_time >= at(later("2031-02-01T00:00:02Z"))
     assert len(target.calls) == 1
     api.wait(runs[0]["url"])
 
@@ -144,7 +144,7 @@ def test_a_fire_is_handed_over_ahead_and_its_process_starts_at_the_due_instant(
     api, settings
 ):
     settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     script = 'echo "started=$EPOCHREALTIME due=$WEBJOBS_SCHEDULED_TIME"\n'
     deploy_scheduled(api, "tick", "* * * * * *", script=script)
     timer = Job.objects.get(webjob__name="tick")
@@ -158,7 +158,10 @@ def test_a_fire_is_handed_over_ahead_and_its_process_starts_at_the_due_instant(
     run = api.wait(api.get("/api/triggeredwebjobs/tick").json()["latest_run"]["url"])
     out = api.output(run)
     started = float(out.split("started=")[1].split()[0])
-    assert started >= due.timestamp() - clock_offset()  # never before it is due
+    instant = due.timestamp() - clock_offset()
+    # Never before it is due; not waiting for anything after (2 s: a loaded
+    # machine; bench/fire_lateness.py measures the milliseconds).
+    assert instant <= started <= instant + 2.0
     assert f"due={due.isoformat()}" in out
 
 
@@ -166,7 +169,7 @@ def test_kudus_lock_is_checked_at_the_due_instant_not_at_hand_over(api, settings
     """A run that ends between the hand-over and the due instant does not make
     the occurrence be skipped."""
     settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, "brief", "* * * * * *", script="sleep 0.3\n")
     timer = Job.objects.get(webjob__name="brief")
     _just_after_a_second()
@@ -196,7 +199,7 @@ def _handed_over(api, settings, name: str) -> tuple[Job, int]:
     """A per-second scheduled WebJob whose next fire the engine has handed over
     ahead: (its scheduler job, the pid of the run's monitor waiting for it)."""
     settings.SCHEDULER_LEAD = 1.0
-    clock_set("2031-05-01T10:07:00Z")
+    clock_set(later("2031-05-01T10:07:00Z"))
     deploy_scheduled(api, name, "* * * * * *")
     timer = Job.objects.get(webjob__name=name)
     _just_after_a_second()

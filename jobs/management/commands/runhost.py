@@ -14,7 +14,11 @@ from jobs.host.leftovers import HostConflict
 from jobs.host.supervisor import Host
 
 log = logging.getLogger("jobs.host")
-ERROR_BACKOFF = 1.0  # after a failed step (e.g. the database went away)
+# After a failed step (the database restarting, SQLite locked for long) the loop
+# waits, doubling from FIRST_BACKOFF up to MAX_BACKOFF, and goes on; its jobs
+# keep running meanwhile, and their statuses are written once it is back.
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 5.0
 
 
 class Command(BaseCommand):
@@ -33,25 +37,26 @@ class Command(BaseCommand):
             root=settings.WEBJOBS_ROOT,
         )
         host.install_signals()
-        try:
-            host.start()
-        except HostConflict as exc:
-            raise CommandError(str(exc)) from None
+        if not self._start(host):
+            return
         self.stdout.write(
             f"Continuous-jobs host of instance {settings.WEBSITE_INSTANCE_ID[:6]} "
             "running; Ctrl-C stops it."
         )
         self.stdout.flush()
         errors, minute = 0, time.monotonic()
+        backoff = FIRST_BACKOFF
         while not host.stopping:
             try:
                 busy = host.step()
             except Exception:  # log, back off, go on: one bad row never stops us
-                log.exception("host step failed")
+                log.exception("host step failed; next try in %.1f s", backoff)
                 errors += 1
                 close_old_connections()
-                host.wait(ERROR_BACKOFF)
+                host.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
+            backoff = FIRST_BACKOFF
             host.wait(0 if busy else host.next_timeout())
             if time.monotonic() - minute >= 60:
                 if errors:
@@ -61,3 +66,20 @@ class Command(BaseCommand):
         self.stdout.flush()
         host.shutdown()
         self.stdout.write("Continuous-jobs host stopped.")
+
+    def _start(self, host: Host) -> bool:
+        """Register the instance, retrying while the database is unreachable;
+        False when stopped meanwhile. A live host of this instance is fatal."""
+        backoff = FIRST_BACKOFF
+        while not host.stopping:
+            try:
+                host.start()
+                return True
+            except HostConflict as exc:
+                raise CommandError(str(exc)) from None
+            except Exception:
+                log.exception("host start failed; next try in %.1f s", backoff)
+                close_old_connections()
+                host.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        return False

@@ -20,6 +20,15 @@ log = logging.getLogger("scheduler.engine")
 MAX_SLEEP = 0.5
 
 
+# After a failed step (the database restarting, SQLite locked for long) the loop
+# waits, doubling from FIRST_BACKOFF up to MAX_BACKOFF, and goes on: the engine
+# never exits over its database. A fire whose commit failed was not written; the
+# next step claims it again (the Attempt's unique key makes a second fire of the
+# same occurrence impossible).
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 5.0
+
+
 class Command(BaseCommand):
     help = "Fire scheduler jobs and scheduled WebJobs at their due second."
 
@@ -29,23 +38,25 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write("Scheduler engine running; Ctrl-C stops it.")
         fired, errors, minute = 0, 0, time.monotonic()
+        backoff = FIRST_BACKOFF
         while not stop.is_set():
-            try:
+            try:  # the clock is read from the database too
                 clock_refresh()
                 now = clock_now()
                 done = engine_step(now)
                 fired += done
-                if done >= BATCH:
-                    continue
-                wake = next_wake(now)
+                wake = None if done >= BATCH else next_wake(now)
+                delay = 0.0 if done >= BATCH else _delay(wake)
             except Exception:  # the database went away: log, back off, go on
-                log.exception("engine step failed")
+                log.exception("engine step failed; next try in %.1f s", backoff)
                 errors += 1
                 close_old_connections()
-                stop.wait(1.0)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
-            delay = MAX_SLEEP if wake is None else (wake - clock_now()).total_seconds()
-            stop.wait(min(max(delay, 0.0), MAX_SLEEP))
+            backoff = FIRST_BACKOFF
+            if delay:
+                stop.wait(delay)
             if time.monotonic() - minute >= 60:
                 try:
                     prune_attempts()
@@ -56,3 +67,9 @@ class Command(BaseCommand):
                 )
                 fired, errors, minute = 0, 0, time.monotonic()
         self.stdout.write("Scheduler engine stopped.")
+
+
+def _delay(wake) -> float:
+    """Seconds to sleep: until the next due instant, at most MAX_SLEEP."""
+    delay = MAX_SLEEP if wake is None else (wake - clock_now()).total_seconds()
+    return min(max(delay, 0.0), MAX_SLEEP)
