@@ -96,31 +96,41 @@ def _wait_dead(pids: list[int], until: float) -> None:
 
 
 def end_tree(pid: int, *, grace: float, include_root: bool = True) -> None:
-    """End a process and everything it started, in order, within `grace` seconds.
+    """End a process and everything it started within `grace` seconds
+    (end_trees of one root). include_root=False ends only the descendants: a
+    supervisor ending its own orphans must not signal itself."""
+    end_trees([pid] if include_root else [], grace=grace, also=[pid])
 
-    1. SIGTERM the root alone, so a supervisor (django-q2's cluster, gunicorn's
+
+def end_trees(roots: list[int], *, grace: float, also: list[int] = ()) -> None:
+    """End processes and everything they started, together, within `grace`
+    seconds, however busy or stuck they are.
+
+    1. SIGTERM the roots alone, so a supervisor (django-q2's cluster, gunicorn's
        arbiter) stops its own children gracefully; wait up to half the grace.
-    2. SIGTERM whatever of the tree is left (e.g. run monitors in sessions of
-       their own, which abort their jobs); wait for the rest of the grace.
-    3. SIGKILL what still lives, and each survivor's process group.
-    include_root=False ends only the descendants: a supervisor ending its own
-    orphans must not signal itself.
+    2. SIGTERM whatever of their trees is left (e.g. run monitors in sessions of
+       their own, which abort their jobs; the descendants of `also`, whose
+       root is spared); wait for the rest of the grace.
+    3. SIGKILL what still lives, and each survivor's process group: a process
+       that ignores SIGTERM (busy in a long computation, stopped) ends here.
     """
     me = os.getpid()
-    tree = descendants(pid)
+    tops = [*roots, *also]
+    trees = {p for top in tops for p in descendants(top)}
     deadline = time.monotonic() + grace
-    if include_root:
+    for pid in roots:
         signal_quietly(pid, signal.SIGTERM)
-        _wait_dead([pid], time.monotonic() + grace / 2)
-    rest = [p for p in {*tree, *descendants(pid)} if p != me and alive(p)]
-    for p in rest:
-        signal_quietly(p, signal.SIGTERM)
-    _wait_dead(rest, deadline)
-    targets = [pid] if include_root else []
-    for p in [*targets, *tree, *descendants(pid)]:
-        if p != me and alive(p):
-            signal_quietly(p, signal.SIGKILL, group=True)
-            signal_quietly(p, signal.SIGKILL)
+    _wait_dead(roots, time.monotonic() + grace / 2)
+    trees |= {p for top in tops for p in descendants(top)}
+    rest = [p for p in trees if p != me and alive(p)]
+    for pid in rest:
+        signal_quietly(pid, signal.SIGTERM)
+    _wait_dead([*roots, *rest], deadline)
+    trees |= {p for top in tops for p in descendants(top)}
+    for pid in [*roots, *trees]:
+        if pid != me and alive(pid):
+            signal_quietly(pid, signal.SIGKILL, group=True)
+            signal_quietly(pid, signal.SIGKILL)
     reap()
 
 
@@ -195,7 +205,7 @@ def _setpriv() -> str | None:
     return path if "--pdeathsig" in usage else None
 
 
-def pdeathsig_wrapper(*, as_job: bool = True) -> tuple[str, ...]:
+def pdeathsig_wrapper(*, as_job: bool = True, sig: str = "KILL") -> tuple[str, ...]:
     """The prefix of every job's command: `setpriv [--reuid U --regid G
     --clear-groups] --pdeathsig KILL --` when this machine has setpriv.
 
@@ -215,12 +225,12 @@ def pdeathsig_wrapper(*, as_job: bool = True) -> tuple[str, ...]:
         return ()
     ids = settings.WEBJOBS_RUN_AS_IDS if as_job else None
     user = (f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups") if ids else ()
-    return (path, *user, "--pdeathsig", "KILL", "--")
+    return (path, *user, "--pdeathsig", sig, "--")
 
 
-def die_with(parent: int, *, as_job: bool = True):
+def die_with(parent: int, *, as_job: bool = True, sig: int = signal.SIGKILL):
     """Popen's preexec_fn when there is no setpriv, else None: the job runs as
-    WEBJOBS_RUN_AS and gets SIGKILL when `parent` dies, even by kill -9. If the
+    WEBJOBS_RUN_AS and gets `sig` when `parent` dies, even by kill -9. If the
     parent died between fork and prctl, the signal would never come; the
     parent-pid check closes that."""
     if _setpriv() is not None:
@@ -232,11 +242,16 @@ def die_with(parent: int, *, as_job: bool = True):
             os.setgroups([])
             os.setgid(ids[1])
             os.setuid(ids[0])
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        parent_death_signal(sig)
         if os.getppid() != parent:
             os._exit(1)
 
     return set_pdeathsig
+
+
+def parent_death_signal(sig: int) -> None:
+    """This process gets `sig` when its parent dies (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
 
 
 class SignalWake:

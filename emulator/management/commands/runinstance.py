@@ -1,6 +1,17 @@
 """One instance of the emulator: web server, queue cluster, scheduling engine, the
 launcher of scheduled runs and the continuous-jobs host, started and stopped
-together."""
+together.
+
+A stop always stops everything, within WEBJOBS_SHUTDOWN_GRACE:
+- every child is asked at once (SIGTERM), and whatever is left of the instance's
+  processes when the grace is over is killed by process group (a child busy in
+  a long computation, or stopped, does not hold the others up);
+- the processes are started by a *keeper*: a child of this command in a session
+  of its own, a subreaper (orphans of the instance, such as run monitors, become
+  its children), which gets SIGTERM when this command dies, even by kill -9
+  (PR_SET_PDEATHSIG): it then stops the instance as above. This command only
+  waits for it and passes Ctrl-C / SIGTERM on.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +20,24 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from emulator.azurite import azurite_start
-from jobs.processes import alive, become_subreaper, descendants, end_tree, reap
+from jobs.processes import (
+    alive,
+    become_subreaper,
+    descendants,
+    die_with,
+    end_tree,
+    end_trees,
+    parent_death_signal,
+    pdeathsig_wrapper,
+    reap,
+    signal_quietly,
+)
 
 # How long children get to stop after SIGTERM before SIGKILL. Running triggered
 # jobs get SIGTERM through their monitors, which wait their stopping_wait_time.
@@ -37,8 +60,44 @@ class Command(BaseCommand):
     def handle(
         self, *args, host: str, port: int, web_workers: int, no_web: bool, **options
     ) -> None:
+        front = os.getpid()
+        become_subreaper()  # the keeper's orphans, should it die first
+        self.stdout.flush()
+        keeper = os.fork()
+        if keeper == 0:
+            code = 1
+            try:
+                os.setsid()  # a kill of this command's group spares it
+                parent_death_signal(signal.SIGTERM)
+                code = self._keep(host, port, web_workers, no_web, front)
+            except BaseException:  # noqa: BLE001  (a forked child must not return)
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+        def forward(signum, frame) -> None:  # Ctrl-C, SIGTERM: the keeper stops
+            signal_quietly(keeper, signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        while True:
+            try:
+                _, status = os.waitpid(keeper, 0)
+                break
+            except InterruptedError:
+                continue
+        end_tree(os.getpid(), grace=STOP_GRACE, include_root=False)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise CommandError("The instance stopped because one of its processes did.")
+
+    def _keep(
+        self, host: str, port: int, web_workers: int, no_web: bool, front: int
+    ) -> int:
+        """The keeper: start the instance's processes, watch them, stop them."""
         become_subreaper()
-        self.stopping = False
+        self.stopping = os.getppid() != front  # the front died before we looked
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -100,19 +159,32 @@ class Command(BaseCommand):
             reap_others(children)
             time.sleep(0.2)
         self.stdout.write("Stopping...")
-        for proc in children.values():
-            end_tree(proc.pid, grace=STOP_GRACE)
-        # Run monitors orphaned by exited queue workers were reparented to us.
-        end_tree(os.getpid(), grace=STOP_GRACE, include_root=False)
+        self.stdout.flush()
+        first = [p.pid for name, p in children.items() if name != "azurite"]
+        # All together, then Azurite (the queue sends to it until then), then
+        # what is left: run monitors orphaned by queue workers were reparented
+        # to this keeper (a subreaper).
+        end_trees(first, grace=STOP_GRACE, also=[os.getpid()])
+        if "azurite" in children:
+            end_tree(children["azurite"].pid, grace=5)
+        end_tree(os.getpid(), grace=5, include_root=False)
         reap()
         self.stdout.write("Stopped.")
         if failed:
-            raise CommandError(failed)
+            self.stderr.write(failed)
+            return 1
+        return 0
 
     def _spawn(self, argv: list[str]) -> subprocess.Popen:
         # Own session: a terminal's Ctrl-C reaches only us, and we stop the children
-        # in order; each child's whole group is ended by its id.
-        return subprocess.Popen(argv, start_new_session=True, cwd=settings.BASE_DIR)
+        # together; each child's whole group is ended by its id. Should the keeper
+        # die (kill -9), each child gets SIGTERM.
+        return subprocess.Popen(
+            [*pdeathsig_wrapper(as_job=False, sig="TERM"), *argv],
+            start_new_session=True,
+            cwd=settings.BASE_DIR,
+            preexec_fn=die_with(os.getpid(), as_job=False, sig=signal.SIGTERM),
+        )
 
     def _request_stop(self, signum, frame) -> None:
         self.stopping = True

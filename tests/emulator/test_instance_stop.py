@@ -1,0 +1,136 @@
+"""A stop always stops everything: `runinstance` ends every process of the
+instance within its grace, however busy a child is, and when it is killed with
+SIGKILL its processes die with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from config.env import database_to_url
+from jobs.environment import emulator_id
+from jobs.processes import alive, cmdline, descendants
+from tests.helpers import make_zip
+from tests.instance import BASE_DIR, MANAGE, instance_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GRACE = 8.0
+LOOP = b"while true; do sleep 0.2; done\n"
+
+
+def _instance_processes(root: Path) -> list[int]:
+    """Live processes of the instance: its own (WEBJOBS_ROOT in their
+    environment) and its jobs' (its emulator id); not this test's."""
+    needles = (
+        f"WEBJOBS_ROOT={root}\0".encode(),
+        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}\0".encode(),
+    )
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read() + b"\0"
+        except OSError:
+            continue
+        pid = int(entry.name)
+        if pid != os.getpid() and any(n in environ for n in needles) and alive(pid):
+            found.append(pid)
+    return found
+
+
+def _wait(check, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def instance(tmp_path, api, settings):
+    """A running instance (web, queue, engine, launcher, host) with a
+    continuous job running; yields (its process, its root)."""
+    root = settings.WEBJOBS_ROOT
+    api.client.put(
+        "/api/continuouswebjobs/spinner",
+        data=make_zip({"run.sh": LOOP}),
+        content_type="application/zip",
+        HTTP_CONTENT_DISPOSITION='attachment; filename="spinner.zip"',
+        **api.headers,
+    )
+    env = instance_env(
+        DATABASE_URL=database_to_url(connection.settings_dict),
+        WEBJOBS_SHUTDOWN_GRACE=str(GRACE),
+        WEBSITE_INSTANCE_ID="stopper1",
+        WEBJOBS_LAUNCHERS="1",
+    )
+    env.pop("REDIS_URL", None)
+    log = open(tmp_path / "instance.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [*MANAGE, "runinstance", "--port", "0"],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def job_running() -> bool:
+        return any("run.sh" in " ".join(cmdline(p)) for p in _instance_processes(root))
+
+    try:
+        _wait(job_running, "the continuous job never started", 60)
+        yield proc, root
+    finally:
+        for pid in [proc.pid, *descendants(proc.pid), *_instance_processes(root)]:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        proc.wait()
+        log.close()
+
+
+def _busy(root: Path, command: str) -> int:
+    """Stop a child (SIGSTOP): it now ignores SIGTERM, as a process busy in a
+    long computation does not get to its stop flag."""
+    [pid] = [p for p in _instance_processes(root) if command in " ".join(cmdline(p))]
+    os.kill(pid, signal.SIGSTOP)
+    return pid
+
+
+def test_a_stop_ends_every_process_within_the_grace_even_a_busy_one(instance):
+    proc, root = instance
+    busy = [_busy(root, "runscheduler"), _busy(root, "runlauncher")]
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=4 * GRACE) == 0
+    # The children together, not one after the other: one grace, not one per
+    # busy child (with a loaded machine's margin).
+    assert time.monotonic() - started < 1.6 * GRACE
+    assert not any(alive(p) for p in busy)
+    assert _instance_processes(root) == []
+
+
+def test_a_kill_9_of_runinstance_takes_every_process_of_the_instance_along(instance):
+    proc, root = instance
+    before = _instance_processes(root)
+    assert len(before) >= 6  # web, its workers, queue, engine, launcher, host, job
+    _busy(root, "runscheduler")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _wait(
+        lambda: _instance_processes(root) == [],
+        f"left behind: {[cmdline(p) for p in _instance_processes(root)]}",
+        GRACE + 30,
+    )
+    assert not any(alive(p) for p in before)
