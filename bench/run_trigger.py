@@ -25,18 +25,12 @@ Everything started is ended by its process group; files go to a temporary folder
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,17 +39,17 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.instance import (  # noqa: E402
-    MANAGE,
-    REDIS_URL,
-    Processes,
-    free_port,
-    instance_env,
-    postgres_database,
+from bench.harness.instance import (  # noqa: E402
+    LABELS,
+    PASSWORD,
+    USER,
+    instance,
 )
+from bench.harness.instance import deploy as deploy_job  # noqa: E402
+from bench.harness.measure import percentile  # noqa: E402
+from bench.harness.report import save  # noqa: E402
 
 FINAL = ("Success", "Failed", "Aborted")
-USER, PASSWORD = "bench", "bench-password-not-secret"
 POLL_SECONDS = 0.05  # how often the driver asks for the jobs' latest runs
 RUN_TIMEOUT = 120.0  # a guard against a stuck run, not part of any measure
 TARGETS = {
@@ -87,88 +81,10 @@ class Result:
         return self.serial.statuses + self.burst.statuses
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
-
-
-@contextmanager
-def instance(key: str, root: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A running instance (gunicorn + one qcluster); yields its base URL and env."""
-    env = instance_env(
-        WEBJOBS_ROOT=str(root),
-        SECRET_KEY="bench-secret-key",
-        WEBSITE_INSTANCE_ID=f"bench{key}0",
-        WEBJOBS_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:10]}",
-        Q_WORKERS="2",
-    )
-    for name in ("DATABASE_URL", "REDIS_URL", "Q_SYNC"):
-        env.pop(name, None)
-    database = postgres_database() if key == "B" else nullcontext(None)
-    with database as database_url:
-        if database_url:
-            env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
-        else:
-            manage(env, "migrate", "--noinput", "-v0")
-        manage(
-            {
-                **env,
-                "DJANGO_SUPERUSER_USERNAME": USER,
-                "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-            },
-            "ensureadmin",
-        )
-        procs = Processes()
-        cluster = None
-        try:
-            port = free_port()
-            procs.gunicorn(env, port, log=root / "gunicorn.log")
-            cluster = procs.qcluster(env, log=root / "qcluster.log")
-            yield f"http://127.0.0.1:{port}", env
-        finally:
-            if cluster is not None:
-                stop_cluster(procs, cluster)
-            procs.stop()
-            if key == "B":
-                forget_queue(env["WEBJOBS_QUEUE_NAME"])
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([*MANAGE, *args], env=env, cwd=REPO, check=True, capture_output=True)
-
-
-def stop_cluster(procs: Processes, cluster: subprocess.Popen) -> None:
-    """SIGTERM the cluster's main process first, as django-q2 expects: signalling
-    its whole group kills the sentinel (SIGTERM at SIG_DFL) under the main process,
-    which then waits for the SIGKILL after the grace period."""
-    os.kill(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    procs.stop(cluster)
-
-
-def forget_queue(queue: str) -> None:
-    import redis
-
-    client = redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"django_q:{queue}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 def deploy(http: requests.Session, base: str, name: str, starts: Path) -> None:
     # The job's first instruction records its start: a bash builtin, no fork.
     script = f'printf %s "$EPOCHREALTIME" > "{starts}/$WEBJOBS_NAME-$WEBJOBS_RUN_ID"\n'
-    response = http.put(
-        f"{base}/api/triggeredwebjobs/{name}",
-        data=script.encode(),
-        headers={"Content-Disposition": 'attachment; filename="run.sh"'},
-    )
-    response.raise_for_status()
+    deploy_job(http, base, name, script.encode(), filename="run.sh")
 
 
 def drive_runs(
@@ -241,7 +157,8 @@ def bench_config(key: str, label: str, args: argparse.Namespace, tmp: Path) -> R
     starts = root / "starts"
     starts.mkdir(parents=True)
     print(f"{label}: starting...", file=sys.stderr)
-    with instance(key, root) as (base, _env), requests.Session() as http:
+    with instance(key, root) as inst, requests.Session() as http:
+        base = inst.base
         http.auth = (USER, PASSWORD)
         names = [f"job{i:02d}" for i in range(args.jobs)]
         for name in names:
@@ -259,6 +176,7 @@ def bench_config(key: str, label: str, args: argparse.Namespace, tmp: Path) -> R
 
 def time_check_password(count: int) -> list[float]:
     """The named alternative: Django's default hasher, verified on every call."""
+    # Django's own hasher, in this process (no project module, no instance).
     import django
     from django.conf import settings
 
@@ -335,7 +253,7 @@ def main() -> int:
     parser.add_argument("--only", choices=("A", "B"), help="one configuration")
     parser.add_argument("--save", action="store_true", help="also write bench/results/")
     args = parser.parse_args()
-    configs = [("A", "A: SQLite + ORM broker"), ("B", "B: PostgreSQL + Redis")]
+    configs = list(LABELS.items())
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-run-trigger-"))
     try:
@@ -361,12 +279,7 @@ def main() -> int:
     footer = f"Runs not Success: {not_success}; runs never seen final: {never_final}"
     print(f"\n{header}\n\n{text}\n\n{footer}")
     if args.save:
-        out = REPO / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        (out / f"run_trigger-{stamp}.md").write_text(
-            f"{header}\n\n{text}\n\n{footer}\n"
-        )
+        save("run_trigger", f"{header}\n\n{text}\n\n{footer}")
     return 0 if all(r.statuses == {"Success": expected} for r in results) else 1
 
 

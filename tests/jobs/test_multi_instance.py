@@ -10,8 +10,6 @@ line to a ledger file, which is the proof of how often each run executed.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -24,6 +22,7 @@ from tests.instance import (
     REDIS_URL,
     Processes,
     ensure_admin,
+    forget_redis_keys,
     free_port,
     instance_env,
     postgres_database,
@@ -80,9 +79,9 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
                 runs = _wait_all(http, locations)
         finally:
             for cluster in clusters:
-                _stop_cluster(processes, cluster)
+                processes.stop_qcluster(cluster)
             processes.stop()  # before the database is dropped
-            _forget_queue(queue)
+            forget_redis_keys(f"django_q:{queue}:*")
 
     statuses = Counter(run["status"] for run in runs.values())
     assert statuses == {"Success": JOBS}, (statuses, _logs(tmp_path))
@@ -137,32 +136,6 @@ def _wait_all(http: requests.Session, locations: dict[str, str]) -> dict[str, di
         if time.monotonic() > deadline:
             return runs  # the status assertion then shows what did not end
         time.sleep(0.2)
-
-
-def _stop_cluster(procs: Processes, cluster: subprocess.Popen) -> None:
-    """SIGTERM to the cluster's main process only, as django-q2 expects.
-
-    Processes.stop signals the whole group at once; the sentinel (SIGTERM left at
-    SIG_DFL) then dies under the main process, which hangs in its stop until the
-    SIGKILL after the grace period. Stopping the main process first lets it stop
-    its sentinel and workers; Processes.stop then ends whatever remains.
-    """
-    os.kill(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    procs.stop(cluster)
-
-
-def _forget_queue(queue: str) -> None:
-    import redis
-
-    client = redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"django_q:{queue}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _survivors(root: Path) -> list[int]:
