@@ -140,14 +140,35 @@ class TriggeredDetail(KuduView):
         return HttpResponse(status=200)
 
 
+class ThenResponse(HttpResponse):
+    """A response that does the work in `then` once it has been sent (the
+    server calls close() after writing it)."""
+
+    def __init__(self, *args, then: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.then = then
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            then, self.then = self.then, []
+            for work in then:
+                work()
+
+
 class TriggeredRun(KuduView):
     def post(self, request, name: str):
         job = webjob_get(name=name, kind=self.kind)
         arguments = request.query_params.get("arguments", "")
         trigger = "External - " + request.headers.get("User-Agent", "")
-        run = run_request(job=job, trigger=trigger, arguments=arguments)
-        response = HttpResponse(
-            status=200 if "x-ms-geo-location" in request.headers else 202
+        later = []
+        run = run_request(job=job, trigger=trigger, arguments=arguments, later=later)
+        # The run id and Location are answered before the job starts: the
+        # launcher that holds the run ready starts it once the answer is sent.
+        response = ThenResponse(
+            status=200 if "x-ms-geo-location" in request.headers else 202,
+            then=later,
         )
         response["Location"] = (
             f"{base_url(request)}/api/triggeredwebjobs/{job.name}/history/{run.run_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.db.models.functions import Now
 
 from config.clock import clock_now
@@ -72,16 +72,20 @@ def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
 
 
 def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
-    """Jobs with their newest run, in two queries (history is capped per job).
+    """Jobs with their newest run, in two queries whatever the number of jobs:
+    the jobs, each with the id of its newest run (a subquery the index
+    run_job_newest answers), then those runs only, not every job's history.
 
     Ordered by kind then name: triggered jobs first, then continuous, as Kudu's
     /api/webjobs lists them.
     """
-    jobs = WebJob.objects.all()
+    newest = Run.objects.filter(job=OuterRef("pk")).order_by("-run_id").values("pk")
+    jobs = WebJob.objects.annotate(newest_run=Subquery(newest[:1]))
     if kind:
         jobs = jobs.filter(kind=kind)
-    jobs = jobs.prefetch_related(runs_newest_first())
-    return [(job, job._runs[0] if job._runs else None) for job in jobs]
+    jobs = list(jobs)
+    runs = Run.objects.in_bulk([job.newest_run for job in jobs if job.newest_run])
+    return [(job, runs.get(job.newest_run)) for job in jobs]
 
 
 def runs_newest_first() -> Prefetch:

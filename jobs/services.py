@@ -43,9 +43,12 @@ from history.services import (
     run_finish,
     run_insert,
     run_trim,
+    runs_remove,
 )
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
+from jobs.launcher.inbox import run_go, run_hand_over
 from jobs.models import ContinuousStatus, InstanceStatus, WebJob
+from jobs.runner import run_claim
 from jobs.selectors import live_instances
 
 ERR_UNKNOWN_JOB = "No {kind} WebJob named {name!r}."
@@ -280,22 +283,40 @@ def run_request(
     trigger: str,
     arguments: str = "",
     scheduled_time=None,
-    enqueue: bool = True,
+    later: list | None = None,
 ) -> Run:
-    """Create a run (Initializing) and hand it to the queue.
+    """Create a run (Initializing), send it to the queue, and hand it to this
+    instance's launcher.
 
     Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
     and holds triggeredJob.lock for the run; here the lock is the partial unique
     index on active runs, so the check and the insert are one atomic step.
+
+    Two deliveries race for the run, and its claim decides which one starts it,
+    once: the queue task (django-q2, the durable one: it reaches every
+    instance's cluster and survives a restart) and this instance's launcher
+    (a datagram, when it listens), which claims it at once and makes it ready.
+    The launcher starts it on its go (`run_go`). `later`: a list to which the
+    work that waits until the caller has answered is added (the go, the
+    trimmed runs' folders), rather than doing it now (the API answers first).
     """
     run = run_insert(
         run_prepare(
             job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
         )
     )
-    run_trim(job=job)
-    if enqueue:  # False: the caller, already a queue worker, launches it itself
-        _run_enqueue(run)
+    # The launcher first: it claims the run while the queue task is sent.
+    handed = run_hand_over(run.pk)
+    _run_enqueue(run)
+    trimmed = run_trim(job=job, remove=False)
+    tail = [lambda: run_go(run.pk)] if handed else []
+    if trimmed:
+        tail.append(lambda: runs_remove(trimmed))
+    if later is None:
+        for work in tail:
+            work()
+    else:
+        later += tail
     return run
 
 
@@ -336,6 +357,8 @@ def _run_enqueue(run: Run) -> None:
             task_name=f"run-{run.job.name}-{run.run_id}",
         )
     except Exception as exc:  # broker down: fail the run rather than leave it stuck
+        if not run_claim(run.pk, monitor_pid=0):
+            return  # this instance's launcher has it: it runs
         run_finish(
             run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
         )
