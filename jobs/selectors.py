@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,14 +20,19 @@ from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
 KUDU_NO_END = "0001-01-01T00:00:00"
 
 
-def run_json(run: Run, *, base: str, job: WebJob | None = None) -> dict:
+def run_json(
+    run: Run, *, base: str, job: WebJob | None = None, data_dir: str = ""
+) -> dict:
+    """A run as Kudu's JSON. `data_dir`: its job's data folder, when the caller
+    has it (a list of many jobs builds each path once)."""
     job = job or run.job
     end = run.end_time
     if end is None and run.is_active:
         duration = timespan(clock_now() - run.start_time)
     else:
         duration = timespan(end - run.start_time) if end else None
-    exists = run.output_path.exists()
+    folder = data_dir or str(job.data_dir)
+    exists = os.path.exists(os.path.join(folder, run.run_id, "output_log.txt"))
     return {
         "id": run.run_id,
         "name": run.run_id,
@@ -51,13 +57,16 @@ def output_path(job: WebJob, run_id: str) -> str:
 
 
 def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
-    scheduler_log = job.data_dir / "job_scheduler.log"
+    data_dir = str(job.data_dir)
+    has_log = os.path.exists(os.path.join(data_dir, "job_scheduler.log"))
     return {
-        "latest_run": run_json(latest, base=base, job=job) if latest else None,
+        "latest_run": (
+            run_json(latest, base=base, job=job, data_dir=data_dir) if latest else None
+        ),
         "history_url": f"{base}/api/triggeredwebjobs/{job.name}/history",
         "scheduler_logs_url": (
             f"{base}/vfs/data/jobs/triggered/{job.name}/job_scheduler.log"
-            if scheduler_log.exists()
+            if has_log
             else None
         ),
         "name": job.name,
@@ -66,7 +75,7 @@ def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
         "extra_info_url": f"{base}/azurejobs/#/jobs/triggered/{job.name}",
         "type": job.kind,
         "error": job.error or None,
-        "using_sdk": (job.data_dir / "webjobssdk.marker").exists(),
+        "using_sdk": os.path.exists(os.path.join(data_dir, "webjobssdk.marker")),
         "settings": job.settings or {},
     }
 
@@ -83,8 +92,11 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     jobs = WebJob.objects.annotate(newest_run=Subquery(newest[:1]))
     if kind:
         jobs = jobs.filter(kind=kind)
+    runs = {run.pk: run for run in Run.objects.filter(pk__in=jobs.values("newest_run"))}
     jobs = list(jobs)
-    runs = Run.objects.in_bulk([job.newest_run for job in jobs if job.newest_run])
+    for job in jobs:
+        if job.newest_run in runs:
+            runs[job.newest_run].job = job  # known: not one query per run
     return [(job, runs.get(job.newest_run)) for job in jobs]
 
 
