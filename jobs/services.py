@@ -306,10 +306,10 @@ def run_request(
         )
     )
     # The launcher first: it claims the run while the queue task is sent.
-    handed = run_hand_over(run.pk)
+    handed = run_hand_over(run.pk, job_pk=job.pk)
     _run_enqueue(run)
     trimmed = run_trim(job=job, remove=False)
-    tail = [lambda: run_go(run.pk)] if handed else []
+    tail = [lambda: run_go(run.pk, job_pk=job.pk)] if handed else []
     if trimmed:
         tail.append(lambda: runs_remove(trimmed))
     if later is None:

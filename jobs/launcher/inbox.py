@@ -56,18 +56,20 @@ def _send(shard_key: int, data: bytes, timeout: float) -> bool:
         return False
 
 
-def run_hand_over(run_pk: int) -> bool:
-    """Give an on-demand run (inserted, Initializing, its queue task sent) to
-    this instance's launcher: if it claims the run before the queue task does,
-    it makes it ready (working copy, process held at its gate) and starts it
-    on its go (`run_go`). False when no launcher listens or its inbox stayed
-    full: the queue task starts the run, as it does when the datagram is lost."""
-    return _send(run_pk, RUN_MARK + str(run_pk).encode(), RUN_HAND_OVER_TIMEOUT)
+def run_hand_over(run_pk: int, *, job_pk: int) -> bool:
+    """Give an on-demand run (inserted, Initializing) to this instance's
+    launcher, the one its job picks (a job's runs all go to one launcher,
+    which may hold a process ready for its next run): if it claims the run
+    before the queue task does, it makes it ready (working copy, process held
+    at its gate) and starts it on its go (`run_go`). False when no launcher
+    listens or its inbox stayed full: the queue task starts the run, as it
+    does when the datagram is lost."""
+    return _send(job_pk, RUN_MARK + str(run_pk).encode(), RUN_HAND_OVER_TIMEOUT)
 
 
-def run_go(run_pk: int) -> bool:
+def run_go(run_pk: int, *, job_pk: int) -> bool:
     """Start a run handed over (its request is answered)."""
-    return _send(run_pk, GO_MARK + str(run_pk).encode(), GO_TIMEOUT)
+    return _send(job_pk, GO_MARK + str(run_pk).encode(), GO_TIMEOUT)
 
 
 def hand_over(attempt_pk: int) -> bool:

@@ -186,6 +186,8 @@ class Launcher(OnDemandRuns):
             self.scan()
         if now >= self.next_heartbeat:
             self.heartbeat()
+        if not (self.inbox_pks or self.runs_pending() or self.launching):
+            self._guard(self.make_spare, "make a spare")
 
     def timeout(self) -> float:
         now = time.time()
@@ -205,7 +207,7 @@ class Launcher(OnDemandRuns):
         held = self.runs_timeout(mono)
         if held is not None:
             due.append(now + held)
-        if self.sigchld or self.inbox_pks or self.runs_pending():
+        if self.sigchld or self.inbox_pks or self.runs_pending() or self.spares_due():
             return 0.0
         return max(0.0, min(due) - now)
 
@@ -247,6 +249,7 @@ class Launcher(OnDemandRuns):
         self.inbox.close()  # datagrams still in it stay Queued: the outbox resends
         self.inbox_runs = self.inbox_go = []  # runs not claimed: their queue task's
         self.abort_held()
+        self.discard_spares()
         if self.inbox_pks:  # taken, not prepared: back to the engine at once
             release = fires.source().release
             self._guard(lambda: release(self.inbox_pks), "release")

@@ -12,6 +12,15 @@ Once the request's answer (the run id, `Location`) is sent, its go
 worker died after the hand-over) starts the job after GO_TIMEOUT: the run was
 accepted. From then on the run is followed as a scheduled one: output, idle
 timeout, log cap, heartbeat, finish, abort at shutdown (jobs/launcher/loop.py).
+
+A job run here once gets a spare when the launcher has nothing more urgent to
+do: a working copy and a process at its gate, made ahead for the job's next
+run (a job's runs all come to the same launcher). A run without arguments of
+the same deploy (`WebJob.revision`) takes it: its start is then the claim, one
+read and the gate's write, with no copy and no process start in between (the
+process gets its run id through the gate, as a scheduled fire's does). Every
+run still gets a copy of its own, made from the package: a run never sees
+another run's writes. A spare unused for SPARE_IDLE seconds is discarded.
 """
 
 from __future__ import annotations
@@ -24,9 +33,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.clock import clock_offset
 from history.models import Run, RunStatus
 from history.services import run_finish
 from jobs.launcher.gate import gate_close, gate_open, gate_start
+from jobs.models import WebJob
 from jobs.runner import SHUTDOWN_MESSAGE, Monitor, _launch_plan, _run_spec, run_claim
 
 log = logging.getLogger("jobs.launcher")
@@ -34,6 +45,8 @@ log = logging.getLogger("jobs.launcher")
 # A run whose go has not come by then starts anyway (seconds after its claim).
 GO_TIMEOUT = 1.0
 MSG_NOT_STARTED = "The job could not be started: {error}"
+SPARE_IDLE = 60.0  # seconds a spare waits for its job's next run
+SPARES_MAX = 32  # per launcher; the one unused longest goes first
 
 
 @dataclass
@@ -49,6 +62,17 @@ class Held:
     gate: subprocess.Popen | None = None
 
 
+@dataclass
+class Spare:
+    """A job's next run made ready ahead: its working copy, its process at the
+    gate, as for a run without arguments of this deploy of the job."""
+
+    revision: int
+    spec: dict
+    gate: subprocess.Popen
+    made: float  # time.monotonic()
+
+
 class OnDemandRuns:
     """The launcher's part for on-demand runs (a mixin of `Launcher`: it uses
     its inbox, slots, gates to reap and guard)."""
@@ -57,6 +81,8 @@ class OnDemandRuns:
         self.inbox_runs: list[int] = []  # handed over, not claimed yet
         self.inbox_go: list[int] = []  # answered: start them
         self.held: dict[int, Held] = {}  # claimed here, not started yet
+        self.spares: dict[int, Spare] = {}  # by job pk, oldest first
+        self.spares_wanted: dict[int, WebJob] = {}  # jobs started here lately
 
     def runs_pending(self) -> bool:
         return bool(self.inbox_runs or self.inbox_go) or any(
@@ -103,6 +129,8 @@ class OnDemandRuns:
         left Running with nothing behind it)."""
         try:
             held.run = Run.objects.select_related("job").get(pk=held.pk)
+            if self._use_spare(held):
+                return
             plan = _launch_plan(held.run.job)
             if plan["error"]:  # a deploy error, a missing interpreter
                 raise _CannotRun(plan["error"])
@@ -121,6 +149,79 @@ class OnDemandRuns:
                 message = MSG_NOT_STARTED.format(error=exc)
             self._guard(lambda: self._fail(held, message), f"fail run {held.pk}")
 
+    def _use_spare(self, held: Held) -> bool:
+        """The job's spare, when it fits the run: same deploy, no arguments,
+        its process still waiting. A spare that does not fit is discarded."""
+        run = held.run
+        spare = self.spares.pop(run.job_id, None)
+        if spare is None:
+            return False
+        if (
+            spare.revision != run.job.revision
+            or run.arguments
+            or run.scheduled_time is not None
+            or spare.gate.poll() is not None
+        ):
+            self._discard_spare(spare)
+            return False
+        held.spec = {
+            **spare.spec,
+            "run_pk": run.pk,
+            "run_id": run.run_id,
+            "log_path": str(run.output_path),
+            "clock_offset": clock_offset(),
+        }
+        held.gate = spare.gate
+        return True
+
+    def want_spare(self, run: Run) -> None:
+        """A job started here: a spare for its next run, when there is time."""
+        if not run.arguments:
+            self.spares_wanted.pop(run.job_id, None)
+            self.spares_wanted[run.job_id] = run.job
+
+    def make_spare(self) -> None:
+        """Make one spare wanted (the launcher has nothing more urgent); drop
+        those unused too long, or the oldest beyond SPARES_MAX."""
+        mono = time.monotonic()
+        for pk, spare in list(self.spares.items()):
+            if mono - spare.made > SPARE_IDLE or len(self.spares) > SPARES_MAX:
+                del self.spares[pk]
+                self._discard_spare(spare)
+        if not self.spares_wanted:
+            return
+        pk = next(iter(self.spares_wanted))
+        job = self.spares_wanted.pop(pk)
+        if pk in self.spares:
+            return
+        plan = _launch_plan(job)
+        if plan["error"]:
+            return
+        spec = _run_spec(plan, Run(job=job, run_id="", arguments=""))
+        if not plan["in_place"]:
+            shutil.copytree(plan["package_dir"], plan["work_root"], symlinks=True)
+        try:
+            gate = gate_start(spec)
+        except OSError:
+            if not plan["in_place"]:
+                shutil.rmtree(plan["work_root"], ignore_errors=True)
+            return  # the run itself will say why
+        self.spares[pk] = Spare(job.revision, spec, gate, time.monotonic())
+
+    def spares_due(self) -> bool:
+        return bool(self.spares_wanted)
+
+    def discard_spares(self) -> None:
+        spares, self.spares, self.spares_wanted = list(self.spares.values()), {}, {}
+        for spare in spares:
+            self._discard_spare(spare)
+
+    def _discard_spare(self, spare: Spare) -> None:
+        gate_close(spare.gate)
+        self.closed_gates.append(spare.gate)
+        if not spare.spec["in_place"]:
+            shutil.rmtree(spare.spec["work_root"], ignore_errors=True)
+
     def _fail(self, held: Held, message: str) -> None:
         run = held.run or Run.objects.select_related("job").get(pk=held.pk)
         run_finish(run=run, status=RunStatus.FAILED, message=message)
@@ -137,6 +238,7 @@ class OnDemandRuns:
         monitor.write("Status changed to Running")
         monitor.proc = gate
         self.follow_run(monitor, run)
+        self.want_spare(run)
 
     def abort_held(self) -> None:
         """At shutdown: runs claimed here but not started never start; they

@@ -22,6 +22,7 @@ from history.services import run_insert
 from jobs.launcher.inbox import run_go, run_hand_over
 from jobs.launcher.ondemand import GO_TIMEOUT
 from jobs.models import WebJob
+from jobs.processes import alive, descendants, environ_has
 from jobs.runner import SHUTDOWN_MESSAGE, run_launch
 from jobs.services import run_prepare, run_request
 from tests.instance import instance_env
@@ -43,7 +44,8 @@ def real_queue(monkeypatch):
 
 
 def launcher_of(launchers, run: Run):  # noqa: F811
-    return launchers[run.pk % len(launchers)]
+    """The launcher a run goes to (by its job's id)."""
+    return launchers[run.job_id % len(launchers)]
 
 
 def final_output(api, run: dict) -> str:
@@ -132,7 +134,8 @@ def test_whichever_delivery_claims_a_run_first_starts_it_and_only_it(
     # before the launcher gets the hand-over, which then does nothing.
     second = run_insert(run_prepare(job=job, trigger="test"))
     assert run_launch(second.pk) == "monitor started"
-    assert run_hand_over(second.pk) and run_go(second.pk)
+    assert run_hand_over(second.pk, job_pk=job.pk)
+    assert run_go(second.pk, job_pk=job.pk)
     assert wait_final(second).status == "Success"
     assert second.monitor_pid not in (None, launcher.pid)
     assert ledger.read_text().split() == [first.run_id, second.run_id]
@@ -231,3 +234,50 @@ def test_each_run_is_started_once_with_the_launcher_and_a_cluster_racing(
     assert len(lines) == len(locations) == len(set(lines))  # each run once
     by = {run.monitor_pid for run in Run.objects.all()}
     print("claimed by (0: a queue worker's monitor):", by)
+
+
+def spare_of(launcher, name: str, timeout: float = GUARD) -> int:
+    """The process the launcher holds ready for `name`'s next run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for pid in descendants(launcher.pid):
+            if environ_has(pid, f"WEBJOBS_NAME={name}"):
+                return pid
+        assert time.monotonic() < deadline, f"no spare for {name}"
+        time.sleep(0.05)
+
+
+def test_a_jobs_next_run_takes_the_process_made_ready_for_it_in_a_fresh_copy(
+    api,
+    launchers,  # noqa: F811
+):
+    script = 'echo "pid=$$ run=$WEBJOBS_RUN_ID"; ls; touch written-by-a-run\n'
+    api.deploy("again", script.encode(), filename="run.sh")
+    first = api.run_and_wait("again")
+    assert first["status"] == "Success"
+    launcher = launcher_of(launchers, Run.objects.get(run_id=first["id"]))
+    spare = spare_of(launcher, "again")
+    second = api.run_and_wait("again")
+    log = final_output(api, second)
+    assert f"pid={spare} run={second['id']}" in log
+    # Its own working copy, from the package: the first run's file is not in it.
+    assert "INFO] run.sh" in log and "written-by-a-run" not in log
+    # Arguments: not the spare's (it was made for a run without), a fresh start.
+    spare = spare_of(launcher, "again")
+    third = api.run_and_wait("again", "x y")
+    assert f"pid={spare}" not in final_output(api, third)
+
+
+def test_a_redeploy_makes_the_spare_unfit(api, launchers):  # noqa: F811
+    api.deploy("version", b'echo "v1 $$"\n', filename="run.sh")
+    first = api.run_and_wait("version")
+    launcher = launcher_of(launchers, Run.objects.get(run_id=first["id"]))
+    spare = spare_of(launcher, "version")
+    api.deploy("version", b'echo "v2 $$"\n', filename="run.sh")
+    second = api.run_and_wait("version")
+    log = final_output(api, second)
+    assert "INFO] v2 " in log and f"v2 {spare}" not in log
+    deadline = time.monotonic() + GUARD
+    while alive(spare):  # the old deploy's process ended, never run
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
