@@ -41,7 +41,7 @@ FULL = Plan(
     window_100=12,
     minutes=3,
     djq_drain=35,
-    scale=((100, 30), (1_000, 30), (10_000, 60)),
+    scale=((1_000, 30), (10_000, 60), (100_000, 60)),
     counts_a=(10,),
 )
 QUICK = Plan(

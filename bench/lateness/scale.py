@@ -129,9 +129,8 @@ def scale(plan: Plan, tmp: Path) -> list[Scale]:
 
 
 def create_jobs(inst, port: int, start: int, stop: int) -> None:
-    """job_put jobs start..stop-1, in two processes (2 CPUs) when there are
-    many: each takes whole collections, so they never wait on each other's
-    collection lock."""
+    """Jobs start..stop-1 (rows.task_create_jobs), in two processes (2 CPUs)
+    when there are many: each takes whole collections of 1,000."""
     cut = FIRING + (max(start - FIRING, 0) + (stop - start) // 2) // 1000 * 1000
     if stop - start < 2_000 or not start < cut < stop:
         inst.django(TASKS, "create_jobs", port=port, start=start, stop=stop)
