@@ -1,5 +1,6 @@
 """The run launcher of one instance (`manage.py runlauncher`): scheduled WebJob
-runs started at their due instant by one long-lived process.
+runs started at their due instant, and on-demand runs at once (ondemand.py), by
+one long-lived process.
 
 Why: a run monitor forked per fire (jobs/runner.py) costs ~20 ms of CPU before
 its job even starts: copy-on-write page faults of a forked Django process and a
