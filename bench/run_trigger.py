@@ -1,8 +1,10 @@
 """On-demand runs: trigger -> process start, runs per second and CPU per run,
-beside celery, on the real servers, two set-ups.
+beside celery, on the real servers, two set-ups; and the other targets of issue
+18 in the same run (scheduled fires' CPU at 100 a second beside celery beat,
+100,000 enabled scheduler jobs, the job lists), summed up in one table.
 
-    python bench/run_trigger.py [--runs 200] [--jobs 20] [--serial 40]
-                                [--before DIR] [--only PART] [--save]
+    python bench/run_trigger.py [--quick] [--before DIR] [--only PART] [--save]
+                                [--runs 200] [--jobs 20] [--serial 40]
 
 For each configuration (A: SQLite + django-q2's ORM broker, the embedded default;
 B: PostgreSQL + Redis, the scale-out path) it starts a fresh instance as
@@ -25,6 +27,13 @@ task that starts the same process (prefork worker of 2, Redis;
 bench/trigger/peer.py). Also: an authenticated GET of one job, beside Django's
 PBKDF2 check_password (what every call would cost without jobs/auth.py's cache).
 
+The other parts (`--only fires|scale|lists`): 100 per-second scheduled WebJobs
+on B beside celery beat (bench/lateness/, as fire_lateness.py measures them);
+1,000 / 10,000 / 100,000 enabled scheduler jobs with 100 firing each minute
+(bench/lateness/scale.py); Kudu's job list with 1,000 jobs of 30 runs and the
+ARM job list of a 1,000-job collection (bench/trigger/lists.py). --before
+measures the fires and the lists of that code too.
+
 Everything started is ended by its process group; files go to a temporary folder
 (and, with --save, the tables to bench/results/, which git ignores).
 """
@@ -37,6 +46,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import requests
@@ -46,7 +56,13 @@ sys.path.insert(0, str(REPO))
 
 from bench.harness.instance import LABELS, PASSWORD, USER, instance  # noqa: E402
 from bench.harness.report import code_version, load, save  # noqa: E402
+from bench.lateness.beat import celery_per_second  # noqa: E402
+from bench.lateness.ours import ours_per_second  # noqa: E402
+from bench.lateness.plan import FULL, QUICK  # noqa: E402
+from bench.lateness.report import per_second_table, scale_table  # noqa: E402
+from bench.lateness.scale import scale  # noqa: E402
 from bench.trigger import ours, report  # noqa: E402
+from bench.trigger.lists import lists  # noqa: E402
 from bench.trigger.peer import LABEL as CELERY_LABEL  # noqa: E402
 from bench.trigger.peer import celery_runs  # noqa: E402
 from jobs.processes import become_subreaper  # noqa: E402
@@ -113,35 +129,40 @@ def time_check_password(count: int) -> list[float]:
     return out
 
 
+PARTS = ("A", "B", "celery", "fires", "scale", "lists")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--runs", type=int, help="runs of the burst (200)")
     parser.add_argument("--jobs", type=int, default=20, help="jobs of the burst")
-    parser.add_argument("--serial", type=int, default=40, help="runs one at a time")
-    parser.add_argument("--gets", type=int, default=200)
+    parser.add_argument("--serial", type=int, help="runs one at a time (40)")
+    parser.add_argument("--gets", type=int, default=100, help="GETs of each list")
     parser.add_argument("--checks", type=int, default=20, help="check_password calls")
     parser.add_argument(
         "--before", type=Path, help="a checkout of the code before, measured too"
     )
     parser.add_argument(
-        "--only",
-        choices=("A", "B", "celery"),
-        action="append",
-        help="run only these parts (repeatable)",
+        "--only", choices=PARTS, action="append", help="only these parts (repeatable)"
     )
     parser.add_argument("--save", action="store_true", help="also write bench/results/")
     args = parser.parse_args()
+    args.runs = args.runs or (100 if args.quick else 200)
+    args.serial = args.serial or (20 if args.quick else 40)
     if args.before and not (args.before / "manage.py").exists():
         parser.error(f"--before {args.before}: no manage.py there")
     # Run monitors double-fork out of the queue's workers; as the subreaper,
     # this process inherits them, so their CPU (and their jobs') is counted.
     if not become_subreaper():
         raise SystemExit("this benchmark needs PR_SET_CHILD_SUBREAPER (Linux)")
-    only = set(args.only or ("A", "B", "celery"))
+    only = set(args.only or PARTS)
+    plan = QUICK if args.quick else FULL
     load_before, code, began = load(), code_version(), time.monotonic()
     before_code = code_version(args.before) if args.before else ""
     tmp = Path(tempfile.mkdtemp(prefix="bench-run-trigger-"))
     variants: list[report.Variant] = []
+    found_lists, fires, scaled = [], [], []
     try:
         for key in ("A", "B"):
             if key not in only:
@@ -155,28 +176,56 @@ def main() -> int:
                 tmp, args.serial, args.runs, args.jobs
             )
             variants.append(peer)
+        if "lists" in only:
+            size = (200, 30) if args.quick else (1000, 30)
+            if args.before:
+                found = lists(
+                    "B",
+                    tmp,
+                    jobs=size[0],
+                    runs=size[1],
+                    gets=args.gets,
+                    code=args.before,
+                )
+                found_lists.append(found)
+            found_lists.append(
+                lists("B", tmp, jobs=size[0], runs=size[1], gets=args.gets)
+            )
+        if "fires" in only:
+            if args.before:
+                fires += ours_per_second(
+                    "B", (100,), replace(plan, code=args.before), tmp
+                )[0]
+            fires += ours_per_second("B", (100,), plan, tmp)[0]
+            fires += celery_per_second((100,), plan, tmp)
+        if "scale" in only:
+            scaled = scale(plan, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.verdicts(variants)
-    checks = time_check_password(args.checks)
+    checks = time_check_password(args.checks) if variants else []
     header = (
         f"This code: {code}."
         + (f" Before ({args.before}): {before_code}." if args.before else "")
-        + f" Per variant: {args.serial} runs one at a time, then {args.runs} runs "
-        f"over {args.jobs} jobs (a job again once its run is final); "
-        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, "
+        + f" On-demand runs, per variant: {args.serial} runs one at a time, then "
+        f"{args.runs} runs over {args.jobs} jobs (a job again once its run is "
+        f"final); {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
         f"{load():.1f} after. Ours as runinstance runs it: gunicorn 2 workers x 4 "
         f"threads, one qcluster with 2 workers, {LAUNCHERS} launchers. "
-        "Nearest-rank percentiles."
+        "Nearest-rank percentiles. Machine CPU: every process of the machine, "
+        "other users' included: compare within a run, on a quiet machine."
     )
     text = "\n\n".join(
         part
         for part in (
             header,
-            report.table(variants, args.jobs),
+            report.summary(variants, found_lists, fires, scaled, args.jobs),
+            report.table(variants, args.jobs) if variants else "",
             report.stages_table(variants),
             report.cpu_table(variants, args.jobs),
-            report.gets_table(variants, checks),
+            report.gets_table(variants, checks) if variants else "",
+            "\n".join(per_second_table(fires)),
+            "\n".join(scale_table(scaled)),
         )
         if part
     )

@@ -159,7 +159,7 @@ class ThenResponse(HttpResponse):
 
 class TriggeredRun(KuduView):
     def post(self, request, name: str):
-        job = webjob_get(name=name, kind=self.kind)
+        job = webjob_get(name=name, kind=self.kind, newest_run_id=True)
         arguments = request.query_params.get("arguments", "")
         trigger = "External - " + request.headers.get("User-Agent", "")
         later = []

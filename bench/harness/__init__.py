@@ -8,5 +8,6 @@
   measure before and after in one run), and jobs deployed over HTTP;
 - report.py: the commit measured, the load average, the table saved to
   bench/results/;
-- django_setup.py: Django set up inside a benchmark's own process.
+- django_setup.py: Django set up inside a benchmark's own process;
+- tasks.py: a benchmark's Django task run in a process of an instance's.
 """

@@ -86,12 +86,21 @@ class Instance:
         return redis_length(f"django_q:{self.env['WEBJOBS_QUEUE_NAME']}:q")
 
     def django(self, module: str, task: str, **kwargs) -> object:
-        """Run `python -m <module> <task> <json kwargs>` with this instance's
-        environment (Django set up there); its last line of output, as JSON."""
+        """Run one of `module`'s TASKS in a process with this instance's
+        environment, Django set up (bench/harness/tasks.py); its result. The
+        project's modules are those of the instance's checkout (`bench` is a
+        namespace package: this checkout's benchmarks are found after it)."""
         done = subprocess.run(
-            [sys.executable, "-m", module, task, json.dumps(kwargs)],
-            env=self.env,
-            cwd=BASE_DIR,
+            [
+                sys.executable,
+                "-m",
+                "bench.harness.tasks",
+                module,
+                task,
+                json.dumps(kwargs),
+            ],
+            env={**self.env, "PYTHONPATH": str(BASE_DIR)},
+            cwd=self.procs.code,
             check=True,
             capture_output=True,
             text=True,

@@ -38,6 +38,15 @@ def group_cpu(pgid: int) -> float:
     return total / CLK_TCK
 
 
+def own_and_children_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of one process: its own (utime + stime) and its reaped
+    children's (cutime + cstime)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    own = int(fields[11]) + int(fields[12])
+    return own / CLK_TCK, (int(fields[13]) + int(fields[14])) / CLK_TCK
+
+
 def machine_cpu() -> float:
     """CPU seconds the whole machine has used (all processes, all users)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]

@@ -33,7 +33,7 @@ from bench.lateness.measure import (
 from bench.lateness.plan import JOB_SCRIPT, PER_MINUTE, PER_SECOND, Plan
 from bench.lateness.report import Fires
 
-TASKS = "bench.lateness.tasks"  # the Django side, run with an instance's env
+TASKS = "bench.lateness.rows"  # the Django side, run with an instance's env
 
 
 def our_instance(
@@ -49,6 +49,7 @@ def our_instance(
         launchers=plan.launchers,
         q_workers=plan.q_workers,
         env={"BASH_ENV": "/dev/null"} if plan.exec_bash else None,
+        **({"code": plan.code} if plan.code else {}),
     )
 
 
@@ -63,10 +64,10 @@ def ours_per_second(
 ) -> tuple[list[Fires], list[tuple[str, dict[str, list[float]]]], list[Fires]]:
     """Per-second scheduled WebJobs, `counts` of them in turn; on A, then the
     per-minute comparison in the same instance."""
-    label = LABELS[key]
+    label = LABELS[key] + (", before" if plan.code else "")
     fires, stages, minute = [], [], []
-    root = tmp / key
-    starts = tmp / f"starts-{key}.txt"
+    root = tmp / (key + ("-before" if plan.code else ""))
+    starts = tmp / f"starts-{key}{'-before' if plan.code else ''}.txt"
     body = schedule_zip(JOB_SCRIPT.format(starts=starts), PER_SECOND)
     names: list[str] = []
     with our_instance(key, root, plan) as inst, requests.Session() as http:

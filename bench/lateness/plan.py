@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 PER_SECOND = "* * * * * *"
 PER_MINUTE = "0 * * * * *"
@@ -33,6 +34,7 @@ class Plan:
     q_workers: int = Q_WORKERS_DEFAULT
     launchers: int = LAUNCHERS_DEFAULT
     exec_bash: bool = False
+    code: Path | None = None  # another checkout to run (None: this one)
 
 
 FULL = Plan(

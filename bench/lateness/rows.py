@@ -1,5 +1,5 @@
 """The Django side of fire_lateness, imported once Django is set up
-(bench/lateness/tasks.py): the product's rows read back, django-q2 Schedules and
+(bench/harness/tasks.py): the product's rows read back, django-q2 Schedules and
 scheduler jobs created."""
 
 from __future__ import annotations

@@ -20,7 +20,12 @@ from pathlib import Path
 import requests
 
 from bench.harness.instance import Instance, deploy
-from bench.harness.measure import children_cpu, group_cpu, machine_cpu
+from bench.harness.measure import (
+    children_cpu,
+    group_cpu,
+    machine_cpu,
+    own_and_children_cpu,
+)
 from bench.lateness.measure import reap_orphans
 from bench.trigger import stages
 
@@ -212,15 +217,17 @@ def burst(
 
 def cpu_sample(inst: Instance) -> dict[str, float]:
     """CPU seconds so far of each part: web (gunicorn), queue (qcluster),
-    launchers (with the jobs they reaped), run monitors and their jobs (forked
+    launchers, the jobs they started (and reaped), run monitors and their jobs (forked
     out of the queue's workers, re-parented to this process and reaped here),
     this driver, and the whole machine."""
     web = [p for p in inst.procs.procs if p.args[1:3] == ["-m", "gunicorn"]]
     own = os.times()
+    launchers = [own_and_children_cpu(p.pid) for p in inst.launchers]
     return {
         "web": sum(group_cpu(p.pid) for p in web),
         "queue": group_cpu(inst.cluster.pid),
-        "launchers": sum(group_cpu(p.pid) for p in inst.launchers),
+        "launchers": sum(mine for mine, _ in launchers),
+        "jobs": sum(theirs for _, theirs in launchers),
         "monitors": children_cpu(),
         "driver": own.user + own.system,
         "machine": machine_cpu(),

@@ -19,7 +19,8 @@ STAGES = (
 CPU_PARTS = (
     ("web", "web (gunicorn)"),
     ("queue", "queue (qcluster, its workers)"),
-    ("launchers", "launchers, with the jobs they started"),
+    ("launchers", "launchers"),
+    ("jobs", "the jobs the launchers started (setpriv, bash, the script)"),
     ("monitors", "run monitors forked per run, with their jobs"),
     ("worker", "celery worker (prefork 2), with its jobs"),
     ("driver", "the driver (HTTP client / celery client)"),
@@ -162,3 +163,132 @@ def gets_table(variants: list[Variant], checks_ms: list[float]) -> str:
             f"| {cells(checks_ms)} |"
         )
     return "\n".join(lines)
+
+
+# --- the issue's table: every target, this code beside the code before and the peer
+
+
+def _p(values: list[float], p: float) -> float | None:
+    return percentile(values, p) if values else None
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("met" if ok else "NOT met")
+
+
+def summary(variants, lists, fires, scale, jobs: int) -> str:
+    """One row a target, with what this code, the code before (--before) and
+    the peer measured in this run."""
+    by = {(v.key, v.before): v for v in variants}
+    peer = by.get(("celery", False))
+    rows = [
+        "| metric | before | this code | celery | target | verdict |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+
+    def latency(v) -> str:
+        if v is None or not v.serial.latencies_ms:
+            return ""
+        values = v.serial.latencies_ms
+        return f"{_fmt(_p(values, 50))} p50 / {_fmt(_p(values, 99))} p99"
+
+    peer_p50 = _p(peer.serial.latencies_ms, 50) if peer else None
+    for key, name in (("A", "SQLite + ORM"), ("B", "PostgreSQL + Redis")):
+        this = by.get((key, False))
+        if this is None:
+            continue
+        p50, p99 = _p(this.serial.latencies_ms, 50), _p(this.serial.latencies_ms, 99)
+        ok = p50 is not None and p50 <= 10 and p99 <= 30
+        target = "≤ 10 ms p50, ≤ 30 ms p99"
+        if key == "B" and peer_p50 is not None:
+            ok = ok and p50 <= peer_p50
+            target += ", ≤ celery's p50"
+        rows.append(
+            f"| trigger → process start, 1 run in flight, {name} "
+            f"| {latency(by.get((key, True)))} | {latency(this)} | {latency(peer)} "
+            f"| {target} | {_verdict(ok)} |"
+        )
+    peer_rate = peer.burst.runs_per_second if peer else None
+    peer_cpu = peer.burst.cpu_ms.get("machine") if peer else None
+    for key, name in (("A", "SQLite + ORM"), ("B", "PostgreSQL + Redis")):
+        this = by.get((key, False))
+        if this is None:
+            continue
+        before = by.get((key, True))
+        rate = this.burst.runs_per_second
+        ok = rate >= 150 and (peer_rate is None or rate >= peer_rate)
+        rows.append(
+            f"| runs per second, {jobs} jobs in flight, {name} "
+            f"| {_fmt(before.burst.runs_per_second) if before else ''} "
+            f"| {_fmt(rate)} | {_fmt(peer_rate)} | ≥ 150, ≥ celery's "
+            f"| {_verdict(ok)} |"
+        )
+        cpu = this.burst.cpu_ms.get("machine")
+        ok = cpu is not None and cpu <= 10 and (peer_cpu is None or cpu <= peer_cpu)
+        rows.append(
+            f"| machine CPU ms per on-demand run, {name} "
+            f"| {_fmt(before.burst.cpu_ms.get('machine')) if before else ''} "
+            f"| {_fmt(cpu)} | {_fmt(peer_cpu)} | ≤ 10, ≤ celery's per task "
+            f"| {_verdict(ok)} |"
+        )
+    hundred = [f for f in fires if f.schedules == 100]
+    ours = next(
+        (f for f in hundred if ": ours" in f.label and "before" not in f.label), None
+    )
+    before = next((f for f in hundred if "before" in f.label), None)
+    beat = next((f for f in hundred if f.label.startswith("celery")), None)
+    if ours is not None:
+        ok = beat is not None and ours.machine_cpu_ms <= beat.machine_cpu_ms
+        rows.append(
+            "| machine CPU ms per scheduled fire, 100 per-second schedules, "
+            "PostgreSQL + Redis "
+            f"| {_fmt(before.machine_cpu_ms) if before else ''} "
+            f"| {_fmt(ours.machine_cpu_ms)} "
+            f"| {_fmt(beat.machine_cpu_ms) if beat else ''} | ≤ celery beat's "
+            f"| {_verdict(ok if beat else None)} |"
+        )
+    if scale:
+        growth = ", ".join(
+            f"{s.total:,}: {_fmt(_p(s.fires.lateness_ms, 99))} ms, {s.rss_mb:.0f} MB"
+            for s in scale
+        )
+        top = scale[-1]
+        p99 = _p(top.fires.lateness_ms, 99)
+        ok = p99 is not None and p99 <= 100 and top.rss_mb <= 200
+        rows.append(
+            f"| {top.total:,} enabled scheduler jobs, 100 firing each minute: "
+            f"p99 lateness, engine RSS (growth: {growth}) | "
+            f"| {_fmt(p99)} ms, {top.rss_mb:.0f} MB | | ≤ 100 ms, ≤ 200 MB "
+            f"| {_verdict(ok)} |"
+        )
+    this_lists = next((x for x in lists if "before" not in x.label), None)
+    before_lists = next((x for x in lists if "before" in x.label), None)
+    for name, title in (
+        ("kudu", "Kudu `GET /api/triggeredwebjobs`"),
+        ("arm", "ARM job list (a page of 100)"),
+    ):
+        if this_lists is None:
+            continue
+
+        def cell(x, name=name) -> str:
+            if x is None:
+                return ""
+            return f"{_fmt(_p(x.ms[name], 95))} ms p95, {x.queries[name]} queries"
+
+        p95 = _p(this_lists.ms[name], 95)
+        size = (
+            f"{this_lists.jobs:,} jobs × {this_lists.runs} runs"
+            if name == "kudu"
+            else "a collection of 1,000 jobs"
+        )
+        rows.append(
+            f"| {title}, {size} ({this_lists.label}) "
+            f"| {cell(before_lists)} | {cell(this_lists)} | "
+            f"| ≤ 100 ms p95, queries independent of the jobs (tests assert it) "
+            f"| {_verdict(p95 <= 100)} |"
+        )
+    return "\n".join(rows)
