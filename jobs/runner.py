@@ -64,7 +64,8 @@ def run_claim(run_pk: int, *, monitor_pid: int, **fields) -> bool:
     """Claim an on-demand run for the process that will start it: the first of
     its deliveries (the queue task, this instance's launcher) to set its
     monitor starts it, the others find it claimed. `fields`: more to set in
-    the same statement (a launcher's job is started already: Running, pid)."""
+    the same statement (a launcher: Running, its job starting within
+    milliseconds, so that no second write is needed)."""
     return bool(
         Run.objects.filter(
             pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
