@@ -16,6 +16,9 @@ from history.models import Run
 from history.selectors import run_status
 from jobs.models import ContinuousStatus, Instance, InstanceStatus, WebJob
 
+# Fields a list does not show: not read (a thousand rows each, on every poll).
+JOB_UNLISTED = ("script_host", "extension", "deployed_at", "deployed_by", "revision")
+RUN_UNLISTED = ("scheduled_time", "pid", "message")
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
 KUDU_NO_END = "0001-01-01T00:00:00"
 
@@ -57,7 +60,7 @@ def output_path(job: WebJob, run_id: str) -> str:
 
 
 def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
-    data_dir = str(job.data_dir)
+    data_dir = os.path.join(_data_root(), job.kind, job.name)  # job.data_dir
     has_log = os.path.exists(os.path.join(data_dir, "job_scheduler.log"))
     return {
         "latest_run": (
@@ -80,6 +83,12 @@ def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
     }
 
 
+def _data_root() -> str:
+    """Where the jobs' data folders are (WebJob.data_dir's parent's parent), as
+    a string: a list of a thousand jobs joins it a thousand times."""
+    return os.path.join(settings.WEBJOBS_ROOT, "data", "jobs")
+
+
 def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     """Jobs with their newest run, in two queries whatever the number of jobs:
     the jobs, each with the id of its newest run (a subquery the index
@@ -92,8 +101,10 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     jobs = WebJob.objects.annotate(newest_run=Subquery(newest[:1]))
     if kind:
         jobs = jobs.filter(kind=kind)
-    runs = {run.pk: run for run in Run.objects.filter(pk__in=jobs.values("newest_run"))}
-    jobs = list(jobs)
+    jobs = list(jobs.defer(*JOB_UNLISTED))
+    ids = [job.newest_run for job in jobs if job.newest_run]
+    runs = Run.objects.filter(pk__in=ids).defer(*RUN_UNLISTED)
+    runs = {run.pk: run for run in runs} if ids else {}
     for job in jobs:
         if job.newest_run in runs:
             runs[job.newest_run].job = job  # known: not one query per run
