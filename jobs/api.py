@@ -7,6 +7,7 @@ plain text, and so are ours.
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 from django.http import FileResponse, HttpResponse
@@ -29,6 +30,8 @@ from jobs.services import (
     webjob_start,
     webjob_stop,
 )
+
+log = logging.getLogger("jobs.api")
 
 ERR_NO_DISPOSITION = "Missing Content-Disposition header."
 ERR_SETTINGS_BODY = "The settings body must be a JSON object: {detail}"
@@ -142,7 +145,8 @@ class TriggeredDetail(KuduView):
 
 class ThenResponse(HttpResponse):
     """A response that does the work in `then` once it has been sent (the
-    server calls close() after writing it)."""
+    server calls close() after writing it); each piece is done even when one
+    before it failed (logged: the answer is gone already)."""
 
     def __init__(self, *args, then: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -154,7 +158,10 @@ class ThenResponse(HttpResponse):
         finally:
             then, self.then = self.then, []
             for work in then:
-                work()
+                try:
+                    work()
+                except Exception:
+                    log.exception("work after an answer failed")
 
 
 class TriggeredRun(KuduView):

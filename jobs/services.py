@@ -300,12 +300,16 @@ def run_request(
     index on active runs, so the check and the insert are one atomic step.
 
     Two deliveries race for the run, and its claim decides which one starts it,
-    once: the queue task (django-q2, the durable one: it reaches every
-    instance's cluster and survives a restart) and this instance's launcher
-    (a datagram, when it listens), which claims it at once and makes it ready.
-    The launcher starts it on its go (`run_go`). `later`: a list to which the
-    work that waits until the caller has answered is added (the go, the
-    trimmed runs' folders), rather than doing it now (the API answers first).
+    once: this instance's launcher (a datagram, when it listens), which claims
+    it at once, makes it ready and starts it on its go (`run_go`); and the
+    queue task (django-q2, the durable one: it reaches every instance's
+    cluster and survives a restart). With a launcher listening the task is
+    sent after the go, so the launcher, which has it in a millisecond, does
+    not lose the race to a queue worker; with none, before the answer, whose
+    409 then says when the broker refused it. `later`: a list to which the
+    work that waits until the caller has answered is added (the go, the task,
+    the trimmed runs' folders), rather than doing it now (the API answers
+    first).
     """
     run = run_insert(
         run_prepare(
@@ -317,11 +321,16 @@ def run_request(
             last_run_id=getattr(job, "newest_run_id", ...),
         )
     )
-    # The launcher first: it claims the run while the queue task is sent.
     handed = run_hand_over(run.pk, job_pk=job.pk)
-    _run_enqueue(run)
+    if not handed:
+        _run_enqueue(run)
     trimmed = run_trim(job=job, remove=False)
-    tail = [lambda: run_go(run.pk, job_pk=job.pk)] if handed else []
+    tail = []
+    if handed:
+        tail += [
+            lambda: run_go(run.pk, job_pk=job.pk),
+            lambda: _run_enqueue(run, answered=later is not None),
+        ]
     if trimmed:
         tail.append(lambda: runs_remove(trimmed))
     if later is None:
@@ -373,7 +382,10 @@ def _queue_broker():
     return _broker[0]
 
 
-def _run_enqueue(run: Run) -> None:
+def _run_enqueue(run: Run, *, answered: bool = False) -> None:
+    """Send the run's queue task. A broker that refuses it fails the run, unless
+    the launcher has claimed it (then it runs): with a 409 (RunConflict), or,
+    once the request is `answered`, in the run's record only."""
     try:
         async_task(
             "jobs.runner.run_launch",
@@ -387,4 +399,5 @@ def _run_enqueue(run: Run) -> None:
         run_finish(
             run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
         )
-        raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc
+        if not answered:
+            raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc

@@ -205,10 +205,10 @@ class Launcher(OnDemandRuns):
         mono = time.monotonic()
         due.append(now + self.next_scan - mono)
         due.append(now + self.next_heartbeat - mono)
-        held = self.runs_timeout(mono)
-        if held is not None:
-            due.append(now + held)
-        if self.sigchld or self.inbox_pks or self.runs_pending() or self.spares_due():
+        for later in (self.runs_timeout(mono), self.spares_due()):
+            if later is not None:
+                due.append(now + later)
+        if self.sigchld or self.inbox_pks or self.runs_pending():
             return 0.0
         return max(0.0, min(due) - now)
 

@@ -281,3 +281,39 @@ def test_a_redeploy_makes_the_spare_unfit(api, launchers):  # noqa: F811
     while alive(spare):  # the old deploy's process ended, never run
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+class RefusingBroker:
+    """A broker that is down."""
+
+    list_key = "down"
+
+    def enqueue(self, task):
+        raise ConnectionError("broker down")
+
+
+def test_a_broker_that_refuses_the_task_fails_the_run_with_409(api, monkeypatch):
+    monkeypatch.setattr("jobs.services._queue_broker", RefusingBroker)
+    api.deploy("orphan", b"echo hi\n", filename="run.sh")
+    response = api.run("orphan")  # no launcher listens: the queue alone
+    assert response.status_code == 409
+    assert b"The run could not be queued: broker down" in response.content
+    run = Run.objects.get(job__name="orphan")
+    assert run.status == "Failed" and "broker down" in run.message
+    assert api.run("orphan").status_code == 409  # the lock is free again
+
+
+def test_a_run_the_launcher_claimed_runs_though_the_broker_refuses_its_task(
+    api,
+    launchers,  # noqa: F811
+    monkeypatch,
+):
+    monkeypatch.setattr("jobs.services._queue_broker", RefusingBroker)
+    api.deploy("local", b"echo still\n", filename="run.sh")
+    later: list = []
+    run = run_request(job=WebJob.objects.get(name="local"), trigger="t", later=later)
+    wait_claimed(run)
+    for work in later:  # the go, then the task the broker refuses: answered
+        work()
+    assert wait_final(run).status == "Success"
+    assert "INFO] still" in run.output_path.read_text()
