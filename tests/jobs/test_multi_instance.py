@@ -15,6 +15,8 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,48 +49,89 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     tmp_path: Path,
 ) -> None:
     require_services()
-    ledger = tmp_path / "ledger.txt"
-    root = tmp_path / "root"
+    with _servers(processes, tmp_path, WEBSITE_INSTANCE_ID="web000") as env:
+        port = free_port()
+        processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
+        for instance in INSTANCES:
+            processes.qcluster(
+                {**env, "WEBSITE_INSTANCE_ID": instance},
+                log=tmp_path / f"qcluster-{instance}.log",
+            )
+        runs = _run_all(tmp_path, [f"http://127.0.0.1:{port}"])
+    # Both clusters usually take part, but nothing guarantees it: shown, not asserted.
+    _assert_each_ran_once(runs, tmp_path)
+
+
+def test_each_run_starts_once_when_two_instances_launchers_race_the_queue(
+    processes: Processes,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    require_services()
+    with _servers(processes, tmp_path, WEBJOBS_LAUNCHERS="1") as env:
+        bases, launcher_logs = [], []
+        for instance in INSTANCES:
+            own = {**env, "WEBSITE_INSTANCE_ID": instance}
+            port = free_port()
+            processes.gunicorn(own, port, log=tmp_path / f"web-{instance}.log")
+            bases.append(f"http://127.0.0.1:{port}")
+            processes.qcluster(own, log=tmp_path / f"qcluster-{instance}.log")
+            launcher_logs.append(tmp_path / f"launcher-{instance}.log")
+            processes.start(
+                [*processes.manage, "runlauncher"], own, log=launcher_logs[-1]
+            )
+        for log in launcher_logs:  # listening (else: the queue alone)
+            _wait_for_line(log, "listening")
+        runs = _run_all(tmp_path, bases)
+    # Which delivery won each race is timing: shown, not asserted.
+    _assert_each_ran_once(runs, tmp_path)
+
+
+@contextmanager
+def _servers(procs: Processes, tmp_path: Path, **extra: str) -> Iterator[dict]:
+    """A fresh PostgreSQL database and a Redis queue of this test only, with an
+    admin user: the environment of its instances. Every process is ended and
+    the queue's keys removed at the end."""
     queue = f"multi-{uuid.uuid4().hex[:10]}"
     with postgres_database() as database_url:
         env = instance_env(
             DATABASE_URL=database_url,
             REDIS_URL=REDIS_URL,
-            WEBJOBS_ROOT=str(root),
+            WEBJOBS_ROOT=str(tmp_path / "root"),
             WEBJOBS_QUEUE_NAME=queue,
             Q_WORKERS="2",
-            WEBSITE_INSTANCE_ID="web000",
+            **extra,
         )
-        clusters = []
         try:
             ensure_admin(env, USER, PASSWORD)
-            port = free_port()
-            processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
-            for instance in INSTANCES:
-                clusters.append(
-                    processes.qcluster(
-                        {**env, "WEBSITE_INSTANCE_ID": instance},
-                        log=tmp_path / f"qcluster-{instance}.log",
-                    )
-                )
-            with requests.Session() as http:
-                http.auth = (USER, PASSWORD)
-                base = f"http://127.0.0.1:{port}"
-                names = [f"job{i:02d}" for i in range(JOBS)]
-                for name in names:
-                    _deploy(http, base, name, ledger)
-                locations = {name: _trigger(http, base, name) for name in names}
-                runs = _wait_all(http, locations)
+            yield env
         finally:
-            for cluster in clusters:
-                processes.stop_qcluster(cluster)
-            processes.stop()  # before the database is dropped
+            for proc in list(procs.procs):
+                if proc.args[-1] == "qcluster":
+                    procs.stop_qcluster(proc)
+            procs.stop()  # before the database is dropped
             forget_redis_keys(f"django_q:{queue}:*")
 
+
+def _run_all(tmp_path: Path, bases: list[str]) -> dict[str, dict]:
+    """JOBS jobs deployed, one run of each requested (in turn from each web
+    server), and their runs once final."""
+    with requests.Session() as http:
+        http.auth = (USER, PASSWORD)
+        names = [f"job{i:02d}" for i in range(JOBS)]
+        for name in names:
+            _deploy(http, bases[0], name, tmp_path / "ledger.txt")
+        locations = {
+            name: _trigger(http, bases[i % len(bases)], name)
+            for i, name in enumerate(names)
+        }
+        return _wait_all(http, locations)
+
+
+def _assert_each_ran_once(runs: dict[str, dict], tmp_path: Path) -> None:
     statuses = Counter(run["status"] for run in runs.values())
     assert statuses == {"Success": JOBS}, (statuses, _logs(tmp_path))
 
-    lines = ledger.read_text().splitlines()
+    lines = (tmp_path / "ledger.txt").read_text().splitlines()
     executions = Counter((name, run_id) for name, run_id, _ in map(str.split, lines))
     assert len(lines) == JOBS
     # Every run executed, nothing else did, and each exactly once.
@@ -99,74 +142,10 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     ran_on = {(name, run_id): inst for name, run_id, inst in map(str.split, lines)}
     for name, run in runs.items():
         assert run["instance_id"] == ran_on[(name, run["id"])][:6]
-    # Both clusters usually take part, but nothing guarantees it: shown, not asserted.
     print("runs per instance:", dict(Counter(ran_on.values())))
 
-    assert _survivors(root) == []  # no monitor or job outlived the instances
-
-
-def test_each_run_starts_once_when_two_instances_launchers_race_the_queue(
-    processes: Processes,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    require_services()
-    ledger = tmp_path / "ledger.txt"
-    root = tmp_path / "root"
-    queue = f"multi-{uuid.uuid4().hex[:10]}"
-    with postgres_database() as database_url:
-        env = instance_env(
-            DATABASE_URL=database_url,
-            REDIS_URL=REDIS_URL,
-            WEBJOBS_ROOT=str(root),
-            WEBJOBS_QUEUE_NAME=queue,
-            Q_WORKERS="2",
-            WEBJOBS_LAUNCHERS="1",
-        )
-        clusters, bases, launcher_logs = [], [], []
-        try:
-            ensure_admin(env, USER, PASSWORD)
-            for instance in INSTANCES:
-                own = {**env, "WEBSITE_INSTANCE_ID": instance}
-                port = free_port()
-                processes.gunicorn(own, port, log=tmp_path / f"web-{instance}.log")
-                bases.append(f"http://127.0.0.1:{port}")
-                clusters.append(
-                    processes.qcluster(own, log=tmp_path / f"qcluster-{instance}.log")
-                )
-                launcher_logs.append(tmp_path / f"launcher-{instance}.log")
-                processes.start(
-                    [*processes.manage, "runlauncher"], own, log=launcher_logs[-1]
-                )
-            with requests.Session() as http:
-                http.auth = (USER, PASSWORD)
-                names = [f"job{i:02d}" for i in range(JOBS)]
-                for name in names:
-                    _deploy(http, bases[0], name, ledger)
-                for log in launcher_logs:  # listening (else: the queue alone)
-                    _wait_for_line(log, "listening")
-                locations = {
-                    name: _trigger(http, bases[i % 2], name)
-                    for i, name in enumerate(names)
-                }
-                runs = _wait_all(http, locations)
-        finally:
-            for cluster in clusters:
-                processes.stop_qcluster(cluster)
-            processes.stop()  # before the database is dropped
-            forget_redis_keys(f"django_q:{queue}:*")
-
-    statuses = Counter(run["status"] for run in runs.values())
-    assert statuses == {"Success": JOBS}, (statuses, _logs(tmp_path))
-    lines = ledger.read_text().splitlines()
-    executions = Counter((name, run_id) for name, run_id, _ in map(str.split, lines))
-    assert set(executions) == {(name, run["id"]) for name, run in runs.items()}
-    assert set(executions.values()) == {1}
-    ran_on = {(name, run_id): inst for name, run_id, inst in map(str.split, lines)}
-    for name, run in runs.items():
-        assert run["instance_id"] == ran_on[(name, run["id"])][:6]
-    # Which delivery won each race is timing: shown, not asserted.
-    print("runs per instance:", dict(Counter(ran_on.values())))
-    assert _survivors(root) == []
+    # No monitor or job outlived the instances.
+    assert _survivors(tmp_path / "root") == []
 
 
 def _deploy(http: requests.Session, base: str, name: str, ledger: Path) -> None:
