@@ -259,6 +259,8 @@ def summary(variants, lists, fires, scale, jobs: int) -> str:
         top = scale[-1]
         p99 = _p(top.fires.lateness_ms, 99)
         ok = p99 is not None and p99 <= 100 and top.rss_mb <= 200
+        if top.total < 100_000:
+            ok = None  # the target is at 100,000 (--quick stops earlier)
         rows.append(
             f"| {top.total:,} enabled scheduler jobs, 100 firing each minute: "
             f"p99 lateness, engine RSS (growth: {growth}) | "
