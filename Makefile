@@ -46,7 +46,9 @@ browser:
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 
+# Every target of issue 18 beside celery (bench/README.md): about 8 minutes.
 bench: $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e '.[scale,dev,bench]'
 	$(PY) bench/run_trigger.py
 
 clean:

@@ -26,45 +26,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import selectors
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.harness.django_setup import django_setup  # noqa: E402
+from bench.harness.instance import job_zip, scratch_dir  # noqa: E402
+from bench.harness.measure import cpu_seconds, memory_mb, percentile  # noqa: E402
+from bench.harness.report import save  # noqa: E402
+from tests.instance import MANAGE, Processes, instance_env  # noqa: E402
+
 JOB = """\
 echo "$EPOCHREALTIME" >> "$WEBJOBS_DATA_PATH/started"
 while [ ! -f "$WEBJOBS_SHUTDOWN_FILE" ]; do echo "alive $SECONDS"; sleep 1; done
 """
 GUARD = 120.0  # a deadline against hanging, not part of any measure
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+# The functions below that import project modules run after main() has set
+# Django up (django_setup): those imports need the apps loaded.
 
 
 def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return memory_mb(pid)[0]
 
 
 def cpu_share(pid: int, window: float) -> float:
@@ -92,36 +81,15 @@ def started_times(root: Path, name: str) -> list[float]:
 # --- the host -----------------------------------------------------------------
 
 
-def setup_django(root: Path) -> None:
-    os.environ.update(
-        WEBJOBS_ROOT=str(root),
-        SECRET_KEY="bench-secret-key",
-        WEBSITE_INSTANCE_ID="benchhost",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", "--noinput", verbosity=0)
-
-
 def deploy(root: Path, names: list[str]) -> None:
     """Deploy stopped jobs (their package brings disable.job)."""
-    from jobs.services import webjob_deploy
+    from jobs.services import webjob_deploy  # Django is set up in main() first
 
     for name in names:
         folder = root / "bench-upload"
         folder.mkdir(exist_ok=True)
         zip_path = folder / f"{name}.zip"
-        import zipfile
-
-        with zipfile.ZipFile(zip_path, "w") as zf:
-            zf.writestr("run.sh", JOB)
-            zf.writestr("disable.job", "")
+        zip_path.write_bytes(job_zip({"run.sh": JOB, "disable.job": ""}))
         webjob_deploy(
             name=name,
             kind="continuous",
@@ -132,7 +100,7 @@ def deploy(root: Path, names: list[str]) -> None:
 
 
 def statuses(names: list[str]) -> dict[str, str]:
-    from jobs.models import InstanceStatus
+    from jobs.models import InstanceStatus  # Django is set up in main() first
 
     return dict(
         InstanceStatus.objects.filter(
@@ -147,9 +115,9 @@ def all_in(names: list[str], status: str) -> bool:
 
 
 def bench_host(root: Path, names: list[str], window: float, singles: int) -> dict:
+    # Django is set up in main() first.
     from jobs.models import WebJob
     from jobs.services import webjob_start, webjob_stop
-    from tests.instance import MANAGE, Processes, instance_env
 
     procs = Processes()
     env = instance_env(
@@ -164,13 +132,16 @@ def bench_host(root: Path, names: list[str], window: float, singles: int) -> dic
         idle_cpu = cpu_share(host.pid, min(window, 5.0))
         # Burst: every job started at once.
         requested = {}
+        # Jobs of an earlier round have started before: their starts come after.
+        earlier = {n: len(started_times(root, n)) for n in names}
         for name in names:
             requested[name] = time.time()
             webjob_start(job=WebJob.objects.get(kind="continuous", name=name))
         wait_until(
-            lambda: all(started_times(root, n) for n in names), "every job to start"
+            lambda: all(len(started_times(root, n)) > earlier[n] for n in names),
+            "every job to start",
         )
-        burst = [started_times(root, n)[0] - requested[n] for n in names]
+        burst = [started_times(root, n)[earlier[n]] - requested[n] for n in names]
         wait_until(lambda: all_in(names, "Running"), "Running everywhere")
         time.sleep(2.0)  # settle: first lines, log files created
         busy_cpu = cpu_share(host.pid, window)
@@ -321,10 +292,10 @@ def main() -> int:
         baseline_child(args.baseline_child, args.root, args.window)
         return 0
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-continuous-"))
+    tmp = scratch_dir("bench-continuous-")
     load_before = os.getloadavg()[0]
     try:
-        setup_django(tmp)
+        django_setup(tmp, instance_id="benchhost")
         small = [f"job{i:03d}" for i in range(args.small)]
         every = [f"job{i:03d}" for i in range(args.jobs)]
         deploy(tmp, small)
@@ -347,10 +318,7 @@ def main() -> int:
     )
     print(text)
     if args.save:
-        out = REPO / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        (out / f"continuous_overhead-{stamp}.md").write_text(text + "\n")
+        save("continuous_overhead", text)
     return 0
 
 

@@ -21,54 +21,53 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.run_trigger import percentile  # noqa: E402
+from bench.harness.django_setup import django_setup  # noqa: E402
+from bench.harness.instance import job_zip, scratch_dir  # noqa: E402
+from bench.harness.measure import percentile  # noqa: E402
+from jobs.processes import (  # noqa: E402
+    alive,
+    become_subreaper,
+    descendants,
+    pdeathsig_wrapper,
+    reap,
+)
+from tests.instance import postgres_database  # noqa: E402
 
 LEAD = 1.5  # seconds between hand-over and due instant, as SCHEDULER_LEAD
-
-
-def setup(database: str, root: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        WEBJOBS_ROOT=root,
-        DATABASE_URL=database,
-        REDIS_URL="",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+# The functions below that import project modules run in run_backend's process
+# after django_setup(): those imports need the apps loaded, so they are made
+# inside the functions.
 
 
 def deploy(count: int, root: Path, starts: Path) -> list:
+    # Django is set up by run_backend() first (see above).
     from jobs.services import webjob_deploy
     from scheduler.models import Job
 
     script = f'echo "$WEBJOBS_SCHEDULED_TIME $EPOCHREALTIME" >> {starts}\n'
     for i in range(count):
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as zf:
-            zf.writestr("run.sh", script)
-            zf.writestr("settings.job", json.dumps({"schedule": "0 0 0 1 1 *"}))
         upload = root / "upload.zip"
-        upload.write_bytes(buf.getvalue())
+        upload.write_bytes(
+            job_zip(
+                {
+                    "run.sh": script,
+                    "settings.job": json.dumps({"schedule": "0 0 0 1 1 *"}),
+                }
+            )
+        )
         webjob_deploy(
             name=f"j{i:02d}",
             kind="triggered",
@@ -80,8 +79,6 @@ def deploy(count: int, root: Path, starts: Path) -> list:
 
 
 def wait_children() -> None:
-    from jobs.processes import alive, descendants, reap
-
     while [p for p in descendants(os.getpid()) if alive(p)]:
         reap()
         time.sleep(0.05)
@@ -92,6 +89,7 @@ def measure(webjobs: list, rounds: int, starts: Path) -> dict:
     """Fire every job `rounds` times, all due together; lateness and cost."""
     from django.utils import timezone
 
+    # Django is set up by run_backend() first.
     from scheduler.actions import attempt_execute
     from scheduler.models import Attempt
 
@@ -128,8 +126,6 @@ def measure(webjobs: list, rounds: int, starts: Path) -> dict:
 
 def job_alone(count: int) -> dict:
     """The job by itself: setpriv + bash, as a monitor starts it."""
-    from jobs.processes import pdeathsig_wrapper
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(count):
         subprocess.run([*pdeathsig_wrapper(), "/bin/bash", "-c", "true"], check=True)
@@ -140,6 +136,7 @@ def job_alone(count: int) -> dict:
 
 
 def variants(webjobs: list, rounds: int, starts: Path) -> list[tuple[str, dict]]:
+    # Django is set up by run_backend() first; patched here for each variant.
     import history.services
     import jobs.runner
 
@@ -160,22 +157,20 @@ def variants(webjobs: list, rounds: int, starts: Path) -> list[tuple[str, dict]]
 
 def run_backend(backend: str, args) -> str:
     """One backend per process: Django is set up once per process."""
-    from tests.instance import postgres_database
-
-    root = Path(tempfile.mkdtemp(prefix="bench-due-"))
+    root = scratch_dir("bench-due-")
     starts = root / "starts.txt"
+    starts.touch()
+    starts.chmod(0o666)  # the jobs (WEBJOBS_RUN_AS) append their starts
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, root, ignore_errors=True)
         if backend == "sqlite":
             database = f"sqlite:///{root}/db.sqlite3"
         else:
             database = stack.enter_context(postgres_database())
-        setup(database, str(root))
+        django_setup(root, database=database)
         from django.db import connections
 
         stack.callback(connections.close_all)  # before the database is dropped
-        from jobs.processes import become_subreaper
-
         become_subreaper()
         webjobs = deploy(args.fires, root, starts)
         rows = variants(webjobs, args.rounds, starts)

@@ -51,7 +51,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -67,7 +66,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.run_trigger import forget_queue, manage, percentile, stop_cluster  # noqa: E402
+from bench.harness.instance import forget_queue, manage, scratch_dir  # noqa: E402
+from bench.harness.measure import percentile  # noqa: E402
 from jobs.processes import become_subreaper, proc_stats  # noqa: E402
 from tests.azurite import Azurite, require_azurite, sas_token  # noqa: E402
 from tests.instance import (  # noqa: E402
@@ -358,7 +358,7 @@ def instance(root: Path, endpoint_port: int, scale_out: bool) -> Iterator[Instan
         if database_url:
             env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
         else:
-            manage(env, "migrate", "--noinput", "-v0")
+            manage(Processes(), env, "migrate", "--noinput", "-v0")
         procs = Processes()
         inst = None
         try:
@@ -368,7 +368,7 @@ def instance(root: Path, endpoint_port: int, scale_out: bool) -> Iterator[Instan
         finally:
             if inst is not None:
                 inst.stop_engine()
-                stop_cluster(procs, inst.cluster)
+                procs.stop_qcluster(inst.cluster)
             procs.stop()
             if scale_out:
                 forget_queue(queue)
@@ -514,7 +514,7 @@ def main() -> int:
         print(f"queue_actions: {exc}", file=sys.stderr)
         return 2
     become_subreaper()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-queues-"))
+    tmp = scratch_dir("bench-queues-")
     loads = [os.getloadavg()[0]]
     rows: list[Row] = []
     azurite = Azurite(tmp / "azurite").start()

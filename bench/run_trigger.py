@@ -1,43 +1,51 @@
-"""Trigger-to-start latency and run throughput, on the real servers, two set-ups.
+"""On-demand runs: trigger -> process start, runs per second and CPU per run,
+beside celery, on the real servers, two set-ups; and the other targets of issue
+18 in the same run (scheduled fires' CPU at 100 a second beside celery beat,
+100,000 enabled scheduler jobs, the job lists), summed up in one table.
 
-    python bench/run_trigger.py [--runs 200] [--jobs 20] [--gets 200] [--save]
+    python bench/run_trigger.py [--quick] [--before DIR] [--only PART] [--save]
+                                [--runs 200] [--jobs 20] [--serial 40]
 
 For each configuration (A: SQLite + django-q2's ORM broker, the embedded default;
-B: PostgreSQL + Redis, the scale-out path) it starts a fresh instance (new
-WEBJOBS_ROOT, new database, gunicorn + one qcluster with 2 workers), deploys
-`--jobs` trivial jobs over HTTP and triggers `--runs` runs spread over them. A job
-has one active run at most (Kudu's triggeredJob.lock), so a job is triggered again
-only once its previous run is final. Measured:
+B: PostgreSQL + Redis, the scale-out path) it starts a fresh instance as
+`runinstance` runs one (gunicorn 2 workers x 4 threads, one qcluster with 2
+workers, 2 launchers), deploys `--jobs` trivial jobs over HTTP and triggers
+runs with `POST .../run`:
 
-* trigger -> process start: client clock just before sending POST .../run to the
-  job's own first instruction (bash's $EPOCHREALTIME, no fork), same machine clock;
-* throughput: runs / (first trigger -> last run seen final);
-* an authenticated GET of one job over a keep-alive session (Basic auth, cached).
+* one run at a time (`--serial`): trigger -> process start (client clock just
+  before the POST to the job's own first instruction, bash's $EPOCHREALTIME),
+  and the stages of each run: the POST answered, the row inserted, claimed by
+  its starter, Running recorded, the run final (database triggers the benchmark
+  installs: bench/trigger/stages.py), the job's first line in output_log.txt;
+* `--runs` runs over `--jobs` jobs, each job again once its run is final (Kudu's
+  lock): the rate, and the CPU of each part of the instance per run.
 
-The named alternative, in the same run: Django's PBKDF2 `check_password`, timed in
-this process, which is what every authenticated call would add if the verified
-credentials were not cached (jobs/auth.py).
+With `--before DIR` (a checkout of the code before a change, e.g. `git
+worktree add --detach /tmp/before main`), the same is measured for that code in
+the same run. The named alternative, in the same run: celery's apply_async of a
+task that starts the same process (prefork worker of 2, Redis;
+bench/trigger/peer.py). Also: an authenticated GET of one job, beside Django's
+PBKDF2 check_password (what every call would cost without jobs/auth.py's cache).
+
+The other parts (`--only fires|scale|lists`): 100 per-second scheduled WebJobs
+on B beside celery beat (bench/lateness/, as fire_lateness.py measures them);
+1,000 / 10,000 / 100,000 enabled scheduler jobs with 100 firing each minute
+(bench/lateness/scale.py); Kudu's job list with 1,000 jobs of 30 runs and the
+ARM job list of a 1,000-job collection (bench/trigger/lists.py). --before
+measures the fires and the lists of that code too.
 
 Everything started is ended by its process group; files go to a temporary folder
-(and, with --save, the table to bench/results/, which git ignores).
+(and, with --save, the tables to bench/results/, which git ignores).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import requests
@@ -45,182 +53,26 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.instance import (  # noqa: E402
-    MANAGE,
-    REDIS_URL,
-    Processes,
-    free_port,
-    instance_env,
-    postgres_database,
+from bench.harness.instance import (  # noqa: E402
+    LABELS,
+    PASSWORD,
+    USER,
+    instance,
+    scratch_dir,
 )
+from bench.harness.report import code_version, load, save  # noqa: E402
+from bench.lateness.beat import celery_per_second  # noqa: E402
+from bench.lateness.ours import ours_per_second  # noqa: E402
+from bench.lateness.plan import FULL, QUICK  # noqa: E402
+from bench.lateness.report import per_second_table, scale_table  # noqa: E402
+from bench.lateness.scale import scale  # noqa: E402
+from bench.trigger import ours, report  # noqa: E402
+from bench.trigger.lists import lists  # noqa: E402
+from bench.trigger.peer import LABEL as CELERY_LABEL  # noqa: E402
+from bench.trigger.peer import celery_runs  # noqa: E402
+from jobs.processes import become_subreaper  # noqa: E402
 
-FINAL = ("Success", "Failed", "Aborted")
-USER, PASSWORD = "bench", "bench-password-not-secret"
-POLL_SECONDS = 0.05  # how often the driver asks for the jobs' latest runs
-RUN_TIMEOUT = 120.0  # a guard against a stuck run, not part of any measure
-TARGETS = {
-    ("B", "trigger"): "p50 ≤ 50 ms",
-    ("B", "get"): "p50 ≤ 20 ms",
-}
-
-
-@dataclass
-class Phase:
-    """One series of runs: its trigger -> start latencies, rate and final statuses."""
-
-    latencies_ms: list[float] = field(default_factory=list)
-    post_ms: list[float] = field(default_factory=list)  # the POST's round trip
-    runs_per_second: float = 0.0
-    statuses: Counter = field(default_factory=Counter)
-
-
-@dataclass
-class Result:
-    label: str
-    key: str
-    serial: Phase = field(default_factory=Phase)
-    burst: Phase = field(default_factory=Phase)
-    get_ms: list[float] = field(default_factory=list)
-
-    @property
-    def statuses(self) -> Counter:
-        return self.serial.statuses + self.burst.statuses
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
-
-
-@contextmanager
-def instance(key: str, root: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A running instance (gunicorn + one qcluster); yields its base URL and env."""
-    env = instance_env(
-        WEBJOBS_ROOT=str(root),
-        SECRET_KEY="bench-secret-key",
-        WEBSITE_INSTANCE_ID=f"bench{key}0",
-        WEBJOBS_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:10]}",
-        Q_WORKERS="2",
-    )
-    for name in ("DATABASE_URL", "REDIS_URL", "Q_SYNC"):
-        env.pop(name, None)
-    database = postgres_database() if key == "B" else nullcontext(None)
-    with database as database_url:
-        if database_url:
-            env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
-        else:
-            manage(env, "migrate", "--noinput", "-v0")
-        manage(
-            {
-                **env,
-                "DJANGO_SUPERUSER_USERNAME": USER,
-                "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-            },
-            "ensureadmin",
-        )
-        procs = Processes()
-        cluster = None
-        try:
-            port = free_port()
-            procs.gunicorn(env, port, log=root / "gunicorn.log")
-            cluster = procs.qcluster(env, log=root / "qcluster.log")
-            yield f"http://127.0.0.1:{port}", env
-        finally:
-            if cluster is not None:
-                stop_cluster(procs, cluster)
-            procs.stop()
-            if key == "B":
-                forget_queue(env["WEBJOBS_QUEUE_NAME"])
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([*MANAGE, *args], env=env, cwd=REPO, check=True, capture_output=True)
-
-
-def stop_cluster(procs: Processes, cluster: subprocess.Popen) -> None:
-    """SIGTERM the cluster's main process first, as django-q2 expects: signalling
-    its whole group kills the sentinel (SIGTERM at SIG_DFL) under the main process,
-    which then waits for the SIGKILL after the grace period."""
-    os.kill(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    procs.stop(cluster)
-
-
-def forget_queue(queue: str) -> None:
-    import redis
-
-    client = redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"django_q:{queue}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def deploy(http: requests.Session, base: str, name: str, starts: Path) -> None:
-    # The job's first instruction records its start: a bash builtin, no fork.
-    script = f'printf %s "$EPOCHREALTIME" > "{starts}/$WEBJOBS_NAME-$WEBJOBS_RUN_ID"\n'
-    response = http.put(
-        f"{base}/api/triggeredwebjobs/{name}",
-        data=script.encode(),
-        headers={"Content-Disposition": 'attachment; filename="run.sh"'},
-    )
-    response.raise_for_status()
-
-
-def drive_runs(
-    http: requests.Session,
-    base: str,
-    names: list[str],
-    runs: int,
-    starts: Path,
-    result: Phase,
-) -> None:
-    """Trigger `runs` runs over the jobs, each job again once its run is final."""
-    remaining = {
-        name: runs // len(names) + (i < runs % len(names))
-        for i, name in enumerate(names)
-    }
-    active: dict[str, str] = {}  # job -> run id of its run in flight
-    sent: dict[tuple[str, str], float] = {}
-    first = time.time()
-    last_final = first
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while any(remaining.values()) or active:
-        for name in names:
-            if name not in active and remaining[name]:
-                t0 = time.time()
-                response = http.post(f"{base}/api/triggeredwebjobs/{name}/run")
-                result.post_ms.append((time.time() - t0) * 1000)
-                if response.status_code != 202:
-                    raise RuntimeError(
-                        f"POST run {name}: {response.status_code} {response.text}"
-                    )
-                run_id = response.headers["Location"].rsplit("/", 1)[1]
-                sent[(name, run_id)] = t0
-                active[name] = run_id
-                remaining[name] -= 1
-        time.sleep(POLL_SECONDS)
-        for job in http.get(f"{base}/api/triggeredwebjobs").json():
-            latest = job["latest_run"]
-            if (
-                latest
-                and active.get(job["name"]) == latest["id"]
-                and latest["status"] in FINAL
-            ):
-                result.statuses[latest["status"]] += 1
-                del active[job["name"]]
-                last_final = time.time()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"runs still active after {RUN_TIMEOUT}s: {active}")
-    result.runs_per_second = len(sent) / (last_final - first)
-    for (name, run_id), t0 in sent.items():
-        path = starts / f"{name}-{run_id}"
-        if path.exists():  # a run that never started is counted in statuses
-            result.latencies_ms.append((float(path.read_text()) - t0) * 1000)
+LAUNCHERS = 2  # WEBJOBS_LAUNCHERS's default, as runinstance starts them
 
 
 def time_gets(http: requests.Session, url: str, count: int) -> list[float]:
@@ -235,30 +87,37 @@ def time_gets(http: requests.Session, url: str, count: int) -> list[float]:
     return out
 
 
-def bench_config(key: str, label: str, args: argparse.Namespace, tmp: Path) -> Result:
-    result = Result(label=label, key=key)
-    root = tmp / key
+def bench_ours(
+    key: str, args: argparse.Namespace, tmp: Path, code: Path | None
+) -> report.Variant:
+    before = code is not None
+    label = LABELS[key] + (", before" if before else "")
+    variant = report.Variant(label=label, key=key, before=before)
+    root = tmp / (key + ("-before" if before else ""))
     starts = root / "starts"
     starts.mkdir(parents=True)
+    starts.chmod(0o1777)  # the jobs (WEBJOBS_RUN_AS) write their starts here
     print(f"{label}: starting...", file=sys.stderr)
-    with instance(key, root) as (base, _env), requests.Session() as http:
+    where = {"code": code} if code else {}
+    with (
+        instance(key, root, launchers=LAUNCHERS, **where) as inst,
+        requests.Session() as http,
+    ):
         http.auth = (USER, PASSWORD)
         names = [f"job{i:02d}" for i in range(args.jobs)]
-        for name in names:
-            deploy(http, base, name, starts)
-        # One run in flight: the latency of the path itself. Then the burst: every
-        # job busy, where the runs compete for the CPUs.
-        drive_runs(http, base, names[:1], args.serial, starts, result.serial)
-        drive_runs(http, base, names, args.runs, starts, result.burst)
-        result.get_ms = time_gets(
-            http, f"{base}/api/triggeredwebjobs/{names[0]}", args.gets
-        )
-    print(f"{label}: done.", file=sys.stderr)
-    return result
+        ours.deploy_jobs(http, inst.base, names, starts)
+        print(f"{label}: {args.serial} runs one at a time...", file=sys.stderr)
+        variant.serial = ours.serial(inst, http, names[0], args.serial, starts)
+        print(f"{label}: {args.runs} runs, {args.jobs} in flight...", file=sys.stderr)
+        variant.burst = ours.burst(inst, http, names, args.runs, starts)
+        url = f"{inst.base}/api/triggeredwebjobs/{names[0]}"
+        variant.get_ms = time_gets(http, url, args.gets)
+    return variant
 
 
 def time_check_password(count: int) -> list[float]:
-    """The named alternative: Django's default hasher, verified on every call."""
+    """The named alternative of the GET: Django's default hasher, every call."""
+    # Django's own hasher, in this process (no project module, no instance).
     import django
     from django.conf import settings
 
@@ -276,98 +135,125 @@ def time_check_password(count: int) -> list[float]:
     return out
 
 
-def table(results: list[Result], checks_ms: list[float], jobs: int) -> str:
-    rows = [
-        "| configuration | metric | n | p50 | p95 | p99 | target |",
-        "|---|---|---:|---:|---:|---:|---|",
-    ]
-
-    def row(label, metric, values, target="") -> None:
-        cells = [f"{percentile(values, p):.1f}" for p in (50, 95, 99)]
-        rows.append(
-            f"| {label} | {metric} | {len(values)} | {' | '.join(cells)} | {target} |"
-        )
-
-    for r in results:
-        row(
-            r.label,
-            "trigger → process start, 1 run in flight (ms)",
-            r.serial.latencies_ms,
-            TARGETS.get((r.key, "trigger"), ""),
-        )
-        row(
-            r.label,
-            "… of which POST …/run round trip, 1 run in flight (ms)",
-            r.serial.post_ms,
-        )
-        row(
-            r.label,
-            f"trigger → process start, {jobs} jobs in flight (ms)",
-            r.burst.latencies_ms,
-        )
-        rows.append(
-            f"| {r.label} | throughput, {jobs} jobs in flight (runs/s) "
-            f"| {sum(r.burst.statuses.values())} "
-            f"| {r.burst.runs_per_second:.1f} | | | |"
-        )
-        row(
-            r.label,
-            "GET one job, Basic auth cached (ms)",
-            r.get_ms,
-            TARGETS.get((r.key, "get"), ""),
-        )
-    row(
-        "alternative: no cache",
-        "Django check_password, PBKDF2 (ms per call)",
-        checks_ms,
-        "what every call would add",
-    )
-    return "\n".join(rows)
+PARTS = ("A", "B", "celery", "fires", "scale", "lists")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--runs", type=int, help="runs of the burst (200)")
     parser.add_argument("--jobs", type=int, default=20, help="jobs of the burst")
-    parser.add_argument("--serial", type=int, default=40, help="runs one at a time")
-    parser.add_argument("--gets", type=int, default=200)
+    parser.add_argument("--serial", type=int, help="runs one at a time (40)")
+    parser.add_argument("--gets", type=int, default=100, help="GETs of each list")
     parser.add_argument("--checks", type=int, default=20, help="check_password calls")
-    parser.add_argument("--only", choices=("A", "B"), help="one configuration")
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of the code before, measured too"
+    )
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="only these parts (repeatable)"
+    )
     parser.add_argument("--save", action="store_true", help="also write bench/results/")
     args = parser.parse_args()
-    configs = [("A", "A: SQLite + ORM broker"), ("B", "B: PostgreSQL + Redis")]
-    load_before = os.getloadavg()[0]
-    tmp = Path(tempfile.mkdtemp(prefix="bench-run-trigger-"))
+    args.runs = args.runs or (100 if args.quick else 200)
+    args.serial = args.serial or (20 if args.quick else 40)
+    if args.before and not (args.before / "manage.py").exists():
+        parser.error(f"--before {args.before}: no manage.py there")
+    # Run monitors double-fork out of the queue's workers; as the subreaper,
+    # this process inherits them, so their CPU (and their jobs') is counted.
+    if not become_subreaper():
+        raise SystemExit("this benchmark needs PR_SET_CHILD_SUBREAPER (Linux)")
+    only = set(args.only or PARTS)
+    plan = QUICK if args.quick else FULL
+    load_before, code, began = load(), code_version(), time.monotonic()
+    before_code = code_version(args.before) if args.before else ""
+    tmp = scratch_dir("bench-run-trigger-")
+    variants: list[report.Variant] = []
+    found_lists, fires, scaled = [], [], []
     try:
-        results = [
-            bench_config(key, label, args, tmp)
-            for key, label in configs
-            if args.only in (None, key)
-        ]
+        for key in ("A", "B"):
+            if key not in only:
+                continue
+            if args.before:
+                variants.append(bench_ours(key, args, tmp, args.before))
+            variants.append(bench_ours(key, args, tmp, None))
+        if "celery" in only:
+            peer = report.Variant(label=CELERY_LABEL, key="celery")
+            peer.serial, peer.burst = celery_runs(
+                tmp, args.serial, args.runs, args.jobs
+            )
+            variants.append(peer)
+        if "lists" in only:
+            size = (200, 30) if args.quick else (1000, 30)
+            if args.before:
+                found = lists(
+                    "B",
+                    tmp,
+                    jobs=size[0],
+                    runs=size[1],
+                    gets=args.gets,
+                    code=args.before,
+                )
+                found_lists.append(found)
+            found_lists.append(
+                lists("B", tmp, jobs=size[0], runs=size[1], gets=args.gets)
+            )
+        if "fires" in only:
+            if args.before:
+                fires += ours_per_second(
+                    "B", (100,), replace(plan, code=args.before), tmp
+                )[0]
+            fires += ours_per_second("B", (100,), plan, tmp)[0]
+            fires += celery_per_second((100,), plan, tmp)
+        if "scale" in only:
+            scaled = scale(plan, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    text = table(results, time_check_password(args.checks), args.jobs)
-    expected = args.serial + args.runs
+    report.verdicts(variants)
+    checks = time_check_password(args.checks) if variants else []
     header = (
-        f"Per configuration: {args.serial} runs one at a time, then {args.runs} runs "
-        f"over {args.jobs} jobs; {os.cpu_count()} CPUs (load average {load_before:.1f} "
-        f"before, {os.getloadavg()[0]:.1f} after); gunicorn 2 workers x 4 threads, "
-        "one qcluster with 2 workers."
+        f"This code: {code}."
+        + (f" Before ({args.before}): {before_code}." if args.before else "")
+        + f" On-demand runs, per variant: {args.serial} runs one at a time, then "
+        f"{args.runs} runs over {args.jobs} jobs (a job again once its run is "
+        f"final); {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
+        f"{load():.1f} after. Ours as runinstance runs it: gunicorn 2 workers x 4 "
+        f"threads, one qcluster with 2 workers, {LAUNCHERS} launchers. "
+        "Nearest-rank percentiles. Machine CPU: every process of the machine, "
+        "other users' included: compare within a run, on a quiet machine."
     )
-    not_success = {
-        r.label: sum(r.statuses.values()) - r.statuses["Success"] for r in results
-    }
-    never_final = {r.label: expected - sum(r.statuses.values()) for r in results}
-    footer = f"Runs not Success: {not_success}; runs never seen final: {never_final}"
-    print(f"\n{header}\n\n{text}\n\n{footer}")
-    if args.save:
-        out = REPO / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        (out / f"run_trigger-{stamp}.md").write_text(
-            f"{header}\n\n{text}\n\n{footer}\n"
+    text = "\n\n".join(
+        part
+        for part in (
+            header,
+            report.summary(variants, found_lists, fires, scaled, args.jobs),
+            report.table(variants, args.jobs) if variants else "",
+            report.stages_table(variants),
+            report.cpu_table(variants, args.jobs),
+            report.gets_table(variants, checks) if variants else "",
+            "\n".join(per_second_table(fires)),
+            "\n".join(scale_table(scaled)),
         )
-    return 0 if all(r.statuses == {"Success": expected} for r in results) else 1
+        if part
+    )
+    expected = args.serial + args.runs
+    not_success = {
+        v.label: sum((v.serial.statuses + v.burst.statuses).values())
+        - (v.serial.statuses + v.burst.statuses)["Success"]
+        for v in variants
+    }
+    never_final = {
+        v.label: expected - sum((v.serial.statuses + v.burst.statuses).values())
+        for v in variants
+    }
+    footer = (
+        f"Runs not Success: {not_success}; runs never seen final: {never_final}. "
+        f"Took {time.monotonic() - began:.0f} s."
+    )
+    print(f"\n{text}\n\n{footer}")
+    if args.save:
+        save("run_trigger", f"{text}\n\n{footer}")
+    bad = any(not_success.values()) or any(never_final.values())
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

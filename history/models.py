@@ -34,7 +34,10 @@ class Run(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     instance_id = models.CharField(max_length=64, blank=True, default="")
-    # The run monitor (jobs/runner.py) that owns the process, and the job's group.
+    # The process that owns the job's process (a run monitor, jobs/runner.py, or
+    # a launcher, jobs/launcher/), set by the run's claim; and the job's group
+    # (not written for an on-demand run a launcher starts: one write fewer, and
+    # nothing reads it; the launcher keeps it).
     monitor_pid = models.IntegerField(null=True, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

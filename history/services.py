@@ -10,6 +10,7 @@ import logging
 import shutil
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -197,8 +198,10 @@ def run_log_initializing(run: Run) -> None:
         )
 
 
-def run_trim(*, job) -> None:
-    """Keep the newest WEBJOBS_HISTORY_SIZE runs; older runs go with their folders."""
+def run_trim(*, job, remove: bool = True) -> list[Path]:
+    """Keep the newest WEBJOBS_HISTORY_SIZE runs; older runs go with their
+    folders: removed here, or with `remove=False` returned for the caller to
+    remove (runs_remove) once more urgent work is done."""
     keep = settings.WEBJOBS_HISTORY_SIZE
     old = list(
         Run.objects.filter(job=job)
@@ -207,10 +210,19 @@ def run_trim(*, job) -> None:
         .values_list("pk", "run_id")
     )
     if not old:
-        return
+        return []
     Run.objects.filter(pk__in=[pk for pk, _ in old]).delete()
-    for _, run_id in old:
-        shutil.rmtree(job.data_dir / run_id, ignore_errors=True)
+    folders = [job.data_dir / run_id for _, run_id in old]
+    if remove:
+        runs_remove(folders)
+        return []
+    return folders
+
+
+def runs_remove(folders: list[Path]) -> None:
+    """The folders of runs trimmed (run_trim)."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_finish(

@@ -7,6 +7,7 @@ plain text, and so are ours.
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 from django.http import FileResponse, HttpResponse
@@ -31,6 +32,8 @@ from jobs.services import (
     webjob_start,
     webjob_stop,
 )
+
+log = logging.getLogger("jobs.api")
 
 ERR_NO_DISPOSITION = "Missing Content-Disposition header."
 ERR_SETTINGS_BODY = "The settings body must be a JSON object: {detail}"
@@ -194,16 +197,41 @@ class TriggeredDetail(KuduView):
         return HttpResponse(status=200)
 
 
+class ThenResponse(HttpResponse):
+    """A response that does the work in `then` once it has been sent (the
+    server calls close() after writing it); each piece is done even when one
+    before it failed (logged: the answer is gone already)."""
+
+    def __init__(self, *args, then: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.then = then
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            then, self.then = self.then, []
+            for work in then:
+                try:
+                    work()
+                except Exception:
+                    log.exception("work after an answer failed")
+
+
 class TriggeredRun(KuduView):
     permissions_required = {"POST": ("jobs.run_webjob",)}
 
     def post(self, request, name: str):
-        job = webjob_get(name=name, kind=self.kind)
+        job = webjob_get(name=name, kind=self.kind, newest_run_id=True)
         arguments = request.query_params.get("arguments", "")
         trigger = "External - " + request.headers.get("User-Agent", "")
-        run = run_request(job=job, trigger=trigger, arguments=arguments)
-        response = HttpResponse(
-            status=200 if "x-ms-geo-location" in request.headers else 202
+        later = []
+        run = run_request(job=job, trigger=trigger, arguments=arguments, later=later)
+        # The run id and Location are answered before the job starts: the
+        # launcher that holds the run ready starts it once the answer is sent.
+        response = ThenResponse(
+            status=200 if "x-ms-geo-location" in request.headers else 202,
+            then=later,
         )
         response["Location"] = (
             f"{base_url(request)}/api/triggeredwebjobs/{job.name}/history/{run.run_id}"

@@ -60,16 +60,27 @@ HEARTBEAT_SECONDS = 5.0
 # --- the queue task (runs in a django-q2 worker) -----------------------------------
 
 
+def run_claim(run_pk: int, *, monitor_pid: int, **fields) -> bool:
+    """Claim an on-demand run for the process that will start it: the first of
+    its deliveries (the queue task, this instance's launcher) to set its
+    monitor starts it, the others find it claimed. `fields`: more to set in
+    the same statement (a launcher: Running, its job starting within
+    milliseconds, so that no second write is needed)."""
+    return bool(
+        Run.objects.filter(
+            pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
+        ).update(
+            monitor_pid=monitor_pid,
+            instance_id=settings.WEBSITE_INSTANCE_ID,
+            heartbeat_at=timezone.now(),
+            **fields,
+        )
+    )
+
+
 def run_launch(run_pk: int) -> str:
     """Claim the run and start its monitor; a repeated delivery is a no-op."""
-    claimed = Run.objects.filter(
-        pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
-    ).update(
-        monitor_pid=0,
-        instance_id=settings.WEBSITE_INSTANCE_ID,
-        heartbeat_at=timezone.now(),
-    )
-    if not claimed:
+    if not run_claim(run_pk, monitor_pid=0):
         return "already claimed"
     run = Run.objects.select_related("job").get(pk=run_pk)
     plan = _launch_plan(run.job)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.db.models.functions import Now
 
 from config.clock import clock_now
@@ -22,18 +23,27 @@ from jobs.models import (
     WebJob,
 )
 
+# Fields a list does not show: not read (a thousand rows each, on every poll).
+JOB_UNLISTED = ("script_host", "extension", "deployed_at", "deployed_by", "revision")
+# Not in a list's JSON (`message` is: run_json shows why a run failed).
+RUN_UNLISTED = ("scheduled_time", "pid")
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
 KUDU_NO_END = "0001-01-01T00:00:00"
 
 
-def run_json(run: Run, *, base: str, job: WebJob | None = None) -> dict:
+def run_json(
+    run: Run, *, base: str, job: WebJob | None = None, data_dir: str = ""
+) -> dict:
+    """A run as Kudu's JSON. `data_dir`: its job's data folder, when the caller
+    has it (a list of many jobs builds each path once)."""
     job = job or run.job
     end = run.end_time
     if end is None and run.is_active:
         duration = timespan(clock_now() - run.start_time)
     else:
         duration = timespan(end - run.start_time) if end else None
-    exists = run.output_path.exists()
+    folder = data_dir or str(job.data_dir)
+    exists = os.path.exists(os.path.join(folder, run.run_id, "output_log.txt"))
     return {
         "id": run.run_id,
         "name": run.run_id,
@@ -60,13 +70,16 @@ def output_path(job: WebJob, run_id: str) -> str:
 
 
 def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
-    scheduler_log = job.data_dir / "job_scheduler.log"
+    data_dir = os.path.join(_data_root(), job.kind, job.name)  # job.data_dir
+    has_log = os.path.exists(os.path.join(data_dir, "job_scheduler.log"))
     return {
-        "latest_run": run_json(latest, base=base, job=job) if latest else None,
+        "latest_run": (
+            run_json(latest, base=base, job=job, data_dir=data_dir) if latest else None
+        ),
         "history_url": f"{base}/api/triggeredwebjobs/{job.name}/history",
         "scheduler_logs_url": (
             f"{base}/vfs/data/jobs/triggered/{job.name}/job_scheduler.log"
-            if scheduler_log.exists()
+            if has_log
             else None
         ),
         "name": job.name,
@@ -75,22 +88,37 @@ def job_json(job: WebJob, *, base: str, latest: Run | None) -> dict:
         "extra_info_url": f"{base}/azurejobs/#/jobs/triggered/{job.name}",
         "type": job.kind,
         "error": job.error or None,
-        "using_sdk": (job.data_dir / "webjobssdk.marker").exists(),
+        "using_sdk": os.path.exists(os.path.join(data_dir, "webjobssdk.marker")),
         "settings": job.settings or {},
     }
 
 
+def _data_root() -> str:
+    """Where the jobs' data folders are (WebJob.data_dir's parent's parent), as
+    a string: a list of a thousand jobs joins it a thousand times."""
+    return os.path.join(settings.WEBJOBS_ROOT, "data", "jobs")
+
+
 def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
-    """Jobs with their newest run, in two queries (history is capped per job).
+    """Jobs with their newest run, in two queries whatever the number of jobs:
+    the jobs, each with the id of its newest run (a subquery the index
+    run_job_newest answers), then those runs only, not every job's history.
 
     Ordered by kind then name: triggered jobs first, then continuous, as Kudu's
     /api/webjobs lists them.
     """
-    jobs = WebJob.objects.all()
+    newest = Run.objects.filter(job=OuterRef("pk")).order_by("-run_id").values("pk")
+    jobs = WebJob.objects.annotate(newest_run=Subquery(newest[:1]))
     if kind:
         jobs = jobs.filter(kind=kind)
-    jobs = jobs.prefetch_related(runs_newest_first())
-    return [(job, job._runs[0] if job._runs else None) for job in jobs]
+    jobs = list(jobs.defer(*JOB_UNLISTED))
+    ids = [job.newest_run for job in jobs if job.newest_run]
+    runs = Run.objects.filter(pk__in=ids).defer(*RUN_UNLISTED)
+    runs = {run.pk: run for run in runs} if ids else {}
+    for job in jobs:
+        if job.newest_run in runs:
+            runs[job.newest_run].job = job  # known: not one query per run
+    return [(job, runs.get(job.newest_run)) for job in jobs]
 
 
 def runs_newest_first() -> Prefetch:

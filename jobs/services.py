@@ -14,7 +14,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from config.clock import clock_now
@@ -44,11 +45,14 @@ from history.services import (
     run_finish,
     run_insert,
     run_trim,
+    runs_remove,
 )
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
 from jobs.host.logs import job_log_note
+from jobs.launcher.inbox import run_go, run_hand_over
 from jobs.models import ContinuousStatus, InstanceStatus, WebJob
 from jobs.processes import job_runtime
+from jobs.runner import run_claim
 from jobs.selectors import live_instances
 from jobs.storage import job_folders, package_readable, spine
 
@@ -247,8 +251,14 @@ def _swap_back(staging: Path, live: Path, trash: Path | None) -> None:
         os.rename(trash, live)
 
 
-def webjob_get(*, name: str, kind: str) -> WebJob:
-    job = WebJob.objects.filter(kind=kind, name=name).first()
+def webjob_get(*, name: str, kind: str, newest_run_id: bool = False) -> WebJob:
+    """The job, or JobNotFound. `newest_run_id`: with its newest run's id read
+    in the same query (`job.newest_run_id`, for run_request)."""
+    jobs = WebJob.objects.filter(kind=kind, name=name)
+    if newest_run_id:
+        newest = Run.objects.filter(job=OuterRef("pk")).order_by("-run_id")
+        jobs = jobs.annotate(newest_run_id=Subquery(newest.values("run_id")[:1]))
+    job = jobs.first()
     if job is None:
         raise JobNotFound(ERR_UNKNOWN_JOB.format(kind=kind, name=name))
     return job
@@ -360,24 +370,56 @@ def run_request(
     trigger: str,
     arguments: str = "",
     scheduled_time=None,
-    enqueue: bool = True,
+    later: list | None = None,
 ) -> Run:
-    """Create a run (Initializing) and hand it to the queue.
+    """Create a run (Initializing), send it to the queue, and hand it to this
+    instance's launcher.
 
     Kudu trims the history before each run so WEBJOBS_HISTORY_SIZE remain after it,
     and holds triggeredJob.lock for the run; here the lock is the partial unique
     index on active runs, so the check and the insert are one atomic step.
+
+    Two deliveries race for the run, and its claim decides which one starts it,
+    once: this instance's launcher (a datagram, when it listens), which claims
+    it at once, makes it ready and starts it on its go (`run_go`); and the
+    queue task (django-q2, the durable one: it reaches every instance's
+    cluster and survives a restart). With a launcher listening the task is
+    sent after the go, so the launcher, which has it in a millisecond, does
+    not lose the race to a queue worker; with none, before the answer, whose
+    409 then says when the broker refused it. `later`: a list to which the
+    work that waits until the caller has answered is added (the go, the task,
+    the trimmed runs' folders), rather than doing it now (the API answers
+    first).
     """
     run = run_insert(
         run_prepare(
-            job=job, trigger=trigger, arguments=arguments, scheduled_time=scheduled_time
+            job=job,
+            trigger=trigger,
+            arguments=arguments,
+            scheduled_time=scheduled_time,
+            # Read with the job (webjob_get's newest_run_id), or read now.
+            last_run_id=getattr(job, "newest_run_id", ...),
         )
     )
-    run_trim(job=job)
-    # Not when it failed already (its log could not be written), nor when the
-    # caller, already a queue worker, launches it itself.
-    if enqueue and run.status == RunStatus.INITIALIZING:
+    # Not when it failed already at its insert (its log could not be written).
+    startable = run.status == RunStatus.INITIALIZING
+    handed = startable and run_hand_over(run.pk, job_pk=job.pk)
+    if startable and not handed:
         _run_enqueue(run)
+    trimmed = run_trim(job=job, remove=False)
+    tail = []
+    if handed:
+        tail += [
+            lambda: run_go(run.pk, job_pk=job.pk),
+            lambda: _run_enqueue(run, answered=later is not None),
+        ]
+    if trimmed:
+        tail.append(lambda: runs_remove(trimmed))
+    if later is None:
+        for work in tail:
+            work()
+    else:
+        later += tail
     return run
 
 
@@ -410,15 +452,34 @@ def run_prepare(
     )
 
 
-def _run_enqueue(run: Run) -> None:
+_broker: list = []  # this process's django-q2 broker, made on first use
+
+
+def _queue_broker():
+    """One broker per process: django-q2 makes a new one per task unless given
+    one, and its Redis broker opened a new connection each time (measured:
+    a fifth of a POST .../run's CPU on PostgreSQL + Redis)."""
+    if not _broker:
+        _broker.append(get_broker())
+    return _broker[0]
+
+
+def _run_enqueue(run: Run, *, answered: bool = False) -> None:
+    """Send the run's queue task. A broker that refuses it fails the run, unless
+    the launcher has claimed it (then it runs): with a 409 (RunConflict), or,
+    once the request is `answered`, in the run's record only."""
     try:
         async_task(
             "jobs.runner.run_launch",
             run.pk,
             task_name=f"run-{run.job.name}-{run.run_id}",
+            broker=_queue_broker(),
         )
     except Exception as exc:  # broker down: fail the run rather than leave it stuck
+        if not run_claim(run.pk, monitor_pid=0):
+            return  # this instance's launcher has it: it runs
         run_finish(
             run=run, status=RunStatus.FAILED, message=ERR_QUEUE.format(detail=exc)
         )
-        raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc
+        if not answered:
+            raise RunConflict(ERR_QUEUE.format(detail=exc)) from exc

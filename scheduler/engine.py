@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from jobs.alwayson import site_asleep
 from scheduler.models import (
@@ -366,14 +366,24 @@ def dispatch_due_attempts(now: datetime) -> int:
 
 def next_wake(now: datetime) -> datetime | None:
     """The earliest instant anything is due (WebJob actions: claimable), for the
-    loop's sleep."""
+    loop's sleep.
+
+    Only the jobs due within SCHEDULER_LEAD of the first one can be claimable
+    first, so those are read: two short index range scans, where asking for
+    the first WebJob action read every armed job when there was none
+    (measured: lateness grew from 10,000 to 100,000 enabled Http jobs)."""
     lead = timedelta(seconds=settings.SCHEDULER_LEAD)
-    first = armed_jobs().order_by("next_fire_at").values_list("next_fire_at", flat=True)
-    job = first.exclude(AHEAD).first()
-    ahead = first.filter(AHEAD).first()
-    if ahead is not None:
-        ahead -= lead
-        job = ahead if job is None else min(job, ahead)
+    armed = armed_jobs().order_by("next_fire_at")
+    first = armed.values_list("next_fire_at", flat=True).first()
+    job = None
+    if first is not None:
+        soon = armed.filter(next_fire_at__lte=first + lead)
+        job = min(
+            (when - lead if ahead else when)
+            for when, ahead in soon.annotate(
+                ahead=ExpressionWrapper(AHEAD, BooleanField())
+            ).values_list("next_fire_at", "ahead")[:BATCH]
+        )
     attempt = (
         Attempt.objects.filter(status=Attempt.Status.PENDING)
         .order_by("due_at")

@@ -8,6 +8,7 @@ ended (with all descendants) by `stop`, so nothing outlives a test.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -91,8 +92,9 @@ def ensure_admin(env: dict[str, str], user: str, password: str) -> None:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database; dropped afterwards."""
+def postgres_database(code: Path = BASE_DIR) -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated by the checkout at `code` (a
+    benchmark measures another checkout beside this one); dropped afterwards."""
     import psycopg
 
     name = f"webjobs_test_{uuid.uuid4().hex[:10]}"
@@ -103,10 +105,10 @@ def postgres_database() -> Iterator[str]:
     url = f"postgres://postgres@127.0.0.1:5432/{name}"
     try:
         subprocess.run(
-            [*MANAGE, "migrate", "--noinput", "-v0"],
+            [sys.executable, str(code / "manage.py"), "migrate", "--noinput", "-v0"],
             check=True,
             env=instance_env(DATABASE_URL=url),
-            cwd=BASE_DIR,
+            cwd=code,
         )
         yield url
     finally:
@@ -117,10 +119,13 @@ def postgres_database() -> Iterator[str]:
 
 
 class Processes:
-    """Processes started for one test; `stop` ends each whole tree."""
+    """Processes started for one test; `stop` ends each whole tree. They run
+    the checkout at `code` (this one unless a benchmark says otherwise)."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: Path = BASE_DIR) -> None:
         self.procs: list[subprocess.Popen] = []
+        self.code = code
+        self.manage = [sys.executable, str(code / "manage.py")]
 
     def start(
         self, argv: list[str], env: dict[str, str], *, log: Path | None = None
@@ -129,7 +134,7 @@ class Processes:
         proc = subprocess.Popen(
             argv,
             env=env,
-            cwd=BASE_DIR,
+            cwd=self.code,
             start_new_session=True,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -138,7 +143,7 @@ class Processes:
         return proc
 
     def qcluster(self, env: dict[str, str], **kw) -> subprocess.Popen:
-        return self.start([*MANAGE, "qcluster"], env, **kw)
+        return self.start([*self.manage, "qcluster"], env, **kw)
 
     def gunicorn(
         self, env: dict[str, str], port: int, *, workers: int = 2, **kw
@@ -164,6 +169,21 @@ class Processes:
         wait_for_port(port)
         return proc
 
+    def stop_qcluster(self, cluster: subprocess.Popen) -> None:
+        """SIGTERM to the cluster's main process only, as django-q2 expects.
+
+        `stop` signals the whole group at once; the sentinel (SIGTERM left at
+        SIG_DFL) then dies under the main process, which hangs in its stop
+        until the SIGKILL after the grace period. Stopping the main process
+        first lets it stop its sentinel and workers; `stop` then ends whatever
+        remains."""
+        os.kill(cluster.pid, signal.SIGTERM)
+        try:
+            cluster.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        self.stop(cluster)
+
     def stop(
         self, proc: subprocess.Popen | None = None, *, grace: float = 10.0
     ) -> None:
@@ -172,6 +192,20 @@ class Processes:
             p.wait(timeout=5)
             if p in self.procs:
                 self.procs.remove(p)
+
+
+def forget_redis_keys(pattern: str) -> None:
+    """Remove one test's (or benchmark's) keys from the shared Redis, e.g. a
+    queue's `django_q:<name>:*`."""
+    import redis
+
+    client = redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(pattern))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:

@@ -1,12 +1,16 @@
-"""celery beat + a prefork worker, starting the same process as a scheduled WebJob.
+"""celery beat + a prefork worker, starting the same process as a scheduled WebJob
+(bench/fire_lateness.py); and `run`, a task that starts the same process as an
+on-demand WebJob run, sent with apply_async (bench/run_trigger.py).
 
-Configured by the environment that bench/fire_lateness.py gives both processes:
+Configured by the environment that the benchmarks give the processes:
 
 * BENCH_CELERY_BROKER: the Redis URL;
 * BENCH_CELERY_QUEUE: a queue (and exchange) name of this run only, so that
   nothing is shared with other users of the same Redis;
 * BENCH_ENTRIES: how many beat entries, each every second;
-* BENCH_STARTS: the file each child appends its line to.
+* BENCH_STARTS: the file each child appends its line to;
+* BENCH_CELERY_RESULTS=1: results kept in the same Redis (for a driver that waits
+  for each run to end), for RESULT_EXPIRES seconds.
 
 The intended due instant comes from beat itself (peers.md): `DueScheduler` passes
 ``entry.last_run_at + entry.schedule.run_every`` of the entry being sent, in a
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
 from datetime import timedelta
 
 from celery import Celery
@@ -29,6 +34,11 @@ QUEUE = os.environ.get("BENCH_CELERY_QUEUE", "bench-celery")
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "10"))
 STARTS = os.environ.get("BENCH_STARTS", "/dev/null")
 TASK = "bench.peers.celery_peer.fire"
+RUN_TASK = "bench.peers.celery_peer.run"
+RESULT_EXPIRES = 600
+# An on-demand run's child, as our job: its first instruction records its own
+# start (a bash builtin), then one line of output, which the task keeps.
+RUN_SCRIPT = 'printf %s "$EPOCHREALTIME" > "$1"; echo started'
 
 app = Celery("bench_peer", broker=os.environ.get("BENCH_CELERY_BROKER"))
 app.conf.update(
@@ -51,6 +61,27 @@ app.conf.update(
         for i in range(ENTRIES)
     },
 )
+
+
+if os.environ.get("BENCH_CELERY_RESULTS") == "1":
+    app.conf.update(
+        result_backend=os.environ.get("BENCH_CELERY_BROKER"),
+        result_expires=RESULT_EXPIRES,
+    )
+
+
+@app.task(name=RUN_TASK, ignore_result=False)
+def run(start_file: str, log: str) -> int:
+    """Start the run's process, keep its output (as a run's log), and wait."""
+    done = subprocess.run(
+        ["bash", "-c", RUN_SCRIPT, "bash", start_file],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+    with open(log, "ab") as f:
+        f.write(done.stdout + done.stderr)
+    return done.returncode
 
 
 @app.task(name=TASK)

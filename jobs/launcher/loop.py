@@ -1,5 +1,6 @@
 """The run launcher of one instance (`manage.py runlauncher`): scheduled WebJob
-runs started at their due instant by one long-lived process.
+runs started at their due instant, and on-demand runs at once (ondemand.py), by
+one long-lived process.
 
 Why: a run monitor forked per fire (jobs/runner.py) costs ~20 ms of CPU before
 its job even starts: copy-on-write page faults of a forked Django process and a
@@ -56,7 +57,8 @@ from history.models import ACTIVE_STATUSES, Run, RunStatus
 from history.services import ERR_LOG, run_finish, run_log_initializing
 from jobs.launcher import fires
 from jobs.launcher.gate import gate_close, gate_open, gate_start
-from jobs.launcher.inbox import address
+from jobs.launcher.inbox import GO_MARK, RUN_MARK, address
+from jobs.launcher.ondemand import OnDemandRuns
 from jobs.processes import SignalWake
 from jobs.runner import (
     EXIT_MESSAGE,
@@ -121,8 +123,9 @@ class Slot:
     start_error: str = ""
 
 
-class Launcher:
+class Launcher(OnDemandRuns):
     def __init__(self, shard: int = 0) -> None:
+        self.init_runs()
         self.fires: list[Fire] = []  # a heap by due instant
         self.slots: list[Slot] = []
         self.closed_gates: list[subprocess.Popen] = []  # to reap
@@ -151,6 +154,10 @@ class Launcher:
         self.selector.register(self.inbox, selectors.EVENT_READ, "inbox")
         self.wake = SignalWake(self)
         self.selector.register(self.wake.fd, selectors.EVENT_READ, "wake")
+        # During a quiet (only starts), what can bring a start: a datagram.
+        self.urgent = selectors.DefaultSelector()
+        self.urgent.register(self.inbox, selectors.EVENT_READ, "inbox")
+        self.urgent.register(self.wake.fd, selectors.EVENT_READ, "wake")
 
     # --- life ----------------------------------------------------------------------
 
@@ -170,6 +177,7 @@ class Launcher:
         records and finishes free Kudu's lock for a job's next fire, prepares
         make the next fires ready."""
         self.start_due()
+        self.start_runs()
         if time.time() < self.quiet_until and not self.stopping:
             return
         self.launch_started()
@@ -180,6 +188,8 @@ class Launcher:
             self.scan()
         if now >= self.next_heartbeat:
             self.heartbeat()
+        if not (self.inbox_pks or self.runs_pending() or self.launching):
+            self._guard(self.make_spare, "make a spare")
 
     def timeout(self) -> float:
         now = time.time()
@@ -196,7 +206,10 @@ class Launcher:
         mono = time.monotonic()
         due.append(now + self.next_scan - mono)
         due.append(now + self.next_heartbeat - mono)
-        if self.sigchld or self.inbox_pks:
+        for later in (self.runs_timeout(mono), self.spares_due()):
+            if later is not None:
+                due.append(now + later)
+        if self.sigchld or self.inbox_pks or self.runs_pending():
             return 0.0
         return max(0.0, min(due) - now)
 
@@ -210,7 +223,10 @@ class Launcher:
             if self.fires:
                 until = min(until, self.fires[0].due)
                 clock_offset(fresh_for=until - now + 0.05)  # not at the instant
-            time.sleep(max(0.0, until - now))
+            # An on-demand run handed over meanwhile is started at once.
+            for key, _ in self.urgent.select(max(0.0, until - time.time())):
+                if key.data == "wake":
+                    self.wake.drain()
             return
         precise = None
         if self.fires and self.fires[0].due - time.time() <= timeout + 0.002:
@@ -233,6 +249,9 @@ class Launcher:
         self.launch_started()
         self.take_inbox()
         self.inbox.close()  # datagrams still in it stay Queued: the outbox resends
+        self.inbox_runs = self.inbox_go = []  # runs not claimed: their queue task's
+        self.abort_held()
+        self.discard_spares()
         if self.inbox_pks:  # taken, not prepared: back to the engine at once
             release = fires.source().release
             self._guard(lambda: release(self.inbox_pks), "release")
@@ -253,6 +272,7 @@ class Launcher:
             if self.slots:
                 self.wait(min(0.1, self.timeout()))
         self.selector.close()
+        self.urgent.close()
         self.wake.close()
 
     # --- fires ---------------------------------------------------------------------
@@ -267,7 +287,12 @@ class Launcher:
             except (BlockingIOError, InterruptedError):
                 return
             try:
-                self.inbox_pks.append(int(data))
+                if data[:1] == RUN_MARK:
+                    self.inbox_runs.append(int(data[1:]))
+                elif data[:1] == GO_MARK:
+                    self.inbox_go.append(int(data[1:]))
+                else:
+                    self.inbox_pks.append(int(data))
             except ValueError:
                 log.warning("ignoring a malformed datagram %r", data[:64])
 
@@ -396,11 +421,25 @@ class Launcher:
             )
             monitor.write("Status changed to Running", at=run.start_time)
             monitor.proc = fire.gate
-            for pipe, level in ((fire.gate.stdout, "INFO"), (fire.gate.stderr, "ERR")):
-                os.set_blocking(pipe.fileno(), False)
-                self.selector.register(pipe, selectors.EVENT_READ, (slot, level))
-                slot.pipes[pipe] = level
+            self._watch(slot)
         self.slots.append(slot)
+
+    def follow_run(self, monitor: Monitor, run) -> None:
+        """A run started (on demand): its slot, recorded already (no fire to
+        record), its output watched."""
+        slot = Slot(
+            monitor=monitor, run=run, after_start=None, record_at=0.0, recorded=True
+        )
+        self._watch(slot)
+        self.slots.append(slot)
+
+    def _watch(self, slot: Slot) -> None:
+        """The job's output, through the loop's selector, into its log."""
+        proc = slot.monitor.proc
+        for pipe, level in ((proc.stdout, "INFO"), (proc.stderr, "ERR")):
+            os.set_blocking(pipe.fileno(), False)
+            self.selector.register(pipe, selectors.EVENT_READ, (slot, level))
+            slot.pipes[pipe] = level
 
     def record_due(self) -> None:
         """Bookkeeping of started runs whose settle time passed: the fire's

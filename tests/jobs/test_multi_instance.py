@@ -1,5 +1,7 @@
 """Multi-instance proof on the real servers: with PostgreSQL and Redis, two queue
-clusters running, 50 on-demand runs each execute exactly once.
+clusters running, 50 on-demand runs each execute exactly once; and with two
+whole instances (web, cluster, launcher each), where every run's local hand-off
+to its instance's launcher races the queue task that any cluster may take.
 
 Black-box: one fresh PostgreSQL database, one Redis queue (its own name), one
 shared WEBJOBS_ROOT, one gunicorn and two `manage.py qcluster` processes with
@@ -10,11 +12,11 @@ line to a ledger file, which is the proof of how often each run executed.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from tests.instance import (
     REDIS_URL,
     Processes,
     ensure_admin,
+    forget_redis_keys,
     free_port,
     instance_env,
     postgres_database,
@@ -48,48 +51,91 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     scratch: Path,
 ) -> None:
     require_services()
-    ledger = scratch / "ledger.txt"  # written by the jobs (WEBJOBS_RUN_AS)
-    root = scratch / "root"
+    with _servers(processes, scratch, WEBSITE_INSTANCE_ID="web000") as env:
+        port = free_port()
+        processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
+        for instance in INSTANCES:
+            processes.qcluster(
+                {**env, "WEBSITE_INSTANCE_ID": instance},
+                log=tmp_path / f"qcluster-{instance}.log",
+            )
+        runs = _run_all(scratch, [f"http://127.0.0.1:{port}"])
+    # Both clusters usually take part, but nothing guarantees it: shown, not asserted.
+    _assert_each_ran_once(runs, tmp_path, scratch)
+
+
+def test_each_run_starts_once_when_two_instances_launchers_race_the_queue(
+    processes: Processes,  # noqa: F811
+    tmp_path: Path,
+    scratch: Path,
+) -> None:
+    require_services()
+    with _servers(processes, scratch, WEBJOBS_LAUNCHERS="1") as env:
+        bases, launcher_logs = [], []
+        for instance in INSTANCES:
+            own = {**env, "WEBSITE_INSTANCE_ID": instance}
+            port = free_port()
+            processes.gunicorn(own, port, log=tmp_path / f"web-{instance}.log")
+            bases.append(f"http://127.0.0.1:{port}")
+            processes.qcluster(own, log=tmp_path / f"qcluster-{instance}.log")
+            launcher_logs.append(tmp_path / f"launcher-{instance}.log")
+            processes.start(
+                [*processes.manage, "runlauncher"], own, log=launcher_logs[-1]
+            )
+        for log in launcher_logs:  # listening (else: the queue alone)
+            _wait_for_line(log, "listening")
+        runs = _run_all(scratch, bases)
+    # Which delivery won each race is timing: shown, not asserted.
+    _assert_each_ran_once(runs, tmp_path, scratch)
+
+
+@contextmanager
+def _servers(procs: Processes, scratch: Path, **extra: str) -> Iterator[dict]:
+    """A fresh PostgreSQL database and a Redis queue of this test only, with an
+    admin user: the environment of its instances (their WEBJOBS_ROOT in
+    `scratch`, which jobs running as WEBJOBS_RUN_AS can reach). Every process is
+    ended and the queue's keys removed at the end."""
     queue = f"multi-{uuid.uuid4().hex[:10]}"
     with postgres_database() as database_url:
         env = instance_env(
             DATABASE_URL=database_url,
             REDIS_URL=REDIS_URL,
-            WEBJOBS_ROOT=str(root),
+            WEBJOBS_ROOT=str(scratch / "root"),
             WEBJOBS_QUEUE_NAME=queue,
             Q_WORKERS="2",
-            WEBSITE_INSTANCE_ID="web000",
+            **extra,
         )
-        clusters = []
         try:
             ensure_admin(env, USER, PASSWORD)
-            port = free_port()
-            processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
-            for instance in INSTANCES:
-                clusters.append(
-                    processes.qcluster(
-                        {**env, "WEBSITE_INSTANCE_ID": instance},
-                        log=tmp_path / f"qcluster-{instance}.log",
-                    )
-                )
-            with requests.Session() as http:
-                http.auth = (USER, PASSWORD)
-                base = f"http://127.0.0.1:{port}"
-                names = [f"job{i:02d}" for i in range(JOBS)]
-                for name in names:
-                    _deploy(http, base, name, ledger)
-                locations = {name: _trigger(http, base, name) for name in names}
-                runs = _wait_all(http, locations)
+            yield env
         finally:
-            for cluster in clusters:
-                _stop_cluster(processes, cluster)
-            processes.stop()  # before the database is dropped
-            _forget_queue(queue)
+            for proc in list(procs.procs):
+                if proc.args[-1] == "qcluster":
+                    procs.stop_qcluster(proc)
+            procs.stop()  # before the database is dropped
+            forget_redis_keys(f"django_q:{queue}:*")
 
+
+def _run_all(scratch: Path, bases: list[str]) -> dict[str, dict]:
+    """JOBS jobs deployed, one run of each requested (in turn from each web
+    server), and their runs once final; the jobs write a ledger in `scratch`."""
+    with requests.Session() as http:
+        http.auth = (USER, PASSWORD)
+        names = [f"job{i:02d}" for i in range(JOBS)]
+        for name in names:
+            _deploy(http, bases[0], name, scratch / "ledger.txt")
+        locations = {
+            name: _trigger(http, bases[i % len(bases)], name)
+            for i, name in enumerate(names)
+        }
+        return _wait_all(http, locations)
+
+
+def _assert_each_ran_once(runs: dict[str, dict], tmp_path: Path, scratch: Path) -> None:
     statuses = Counter(run["status"] for run in runs.values())
     assert statuses == {"Success": JOBS}, (statuses, _logs(tmp_path))
 
-    lines = ledger.read_text().splitlines()
+    lines = (scratch / "ledger.txt").read_text().splitlines()
     executions = Counter((name, run_id) for name, run_id, _ in map(str.split, lines))
     assert len(lines) == JOBS
     # Every run executed, nothing else did, and each exactly once.
@@ -100,10 +146,10 @@ def test_it_runs_each_of_50_runs_exactly_once_across_two_queue_clusters(
     ran_on = {(name, run_id): inst for name, run_id, inst in map(str.split, lines)}
     for name, run in runs.items():
         assert run["instance_id"] == ran_on[(name, run["id"])][:6]
-    # Both clusters usually take part, but nothing guarantees it: shown, not asserted.
     print("runs per instance:", dict(Counter(ran_on.values())))
 
-    assert _survivors(root) == []  # no monitor or job outlived the instances
+    # No monitor or job outlived the instances.
+    assert _survivors(scratch / "root") == []
 
 
 def _deploy(http: requests.Session, base: str, name: str, ledger: Path) -> None:
@@ -141,30 +187,11 @@ def _wait_all(http: requests.Session, locations: dict[str, str]) -> dict[str, di
         time.sleep(0.2)
 
 
-def _stop_cluster(procs: Processes, cluster: subprocess.Popen) -> None:
-    """SIGTERM to the cluster's main process only, as django-q2 expects.
-
-    Processes.stop signals the whole group at once; the sentinel (SIGTERM left at
-    SIG_DFL) then dies under the main process, which hangs in its stop until the
-    SIGKILL after the grace period. Stopping the main process first lets it stop
-    its sentinel and workers; Processes.stop then ends whatever remains.
-    """
-    os.kill(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    procs.stop(cluster)
-
-
-def _forget_queue(queue: str) -> None:
-    import redis
-
-    client = redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"django_q:{queue}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def _wait_for_line(log: Path, text: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (log.exists() and text in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{log.name}: no {text!r}"
+        time.sleep(0.05)
 
 
 def _survivors(root: Path) -> list[int]:

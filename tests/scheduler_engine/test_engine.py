@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.clock import clock_now, clock_set
-from scheduler.engine import engine_step
-from scheduler.models import Attempt, JobHistory, JobState
+from scheduler.engine import engine_step, next_wake
+from scheduler.models import Attempt, Job, JobHistory, JobState
 from scheduler.services import job_put
 from tests.helpers import later
 
@@ -260,3 +260,30 @@ def test_it_keeps_the_newest_history_entries_up_to_the_size(
     ]
     job.refresh_from_db()
     assert job.execution_count == 5  # the counters go on counting
+
+
+def test_it_wakes_for_the_first_fire_a_webjob_action_claimed_ahead(
+    collection, target, settings
+):
+    settings.SCHEDULER_LEAD = 0.5
+    now = clock_now()
+    http = http_job(
+        collection, "plain", target.url, start=later("2031-02-01T00:00:00Z")
+    )
+    other = http_job(
+        collection, "run-a-webjob", target.url, start=later("2031-02-01T00:00:00Z")
+    )
+    webjob_action = {"type": "WebJob", "webJob": {"name": "w"}}
+    first = now + timedelta(minutes=2)
+    Job.objects.filter(pk=http.pk).update(next_fire_at=first)
+    # A WebJob action is claimed SCHEDULER_LEAD ahead: just after the Http job,
+    # it is the first thing to wake for.
+    Job.objects.filter(pk=other.pk).update(
+        next_fire_at=first + timedelta(seconds=0.3), action=webjob_action
+    )
+    assert next_wake(now) == first - timedelta(seconds=0.2)
+    # Further than the lead after the first job: the first job decides.
+    Job.objects.filter(pk=other.pk).update(next_fire_at=first + timedelta(seconds=3))
+    assert next_wake(now) == first
+    Job.objects.filter(pk=http.pk).delete()
+    assert next_wake(now) == first + timedelta(seconds=2.5)

@@ -1,5 +1,5 @@
 """One instance of the emulator: web server, queue cluster, scheduling engine, the
-launcher of scheduled runs and the continuous-jobs host, started and stopped
+launcher of runs and the continuous-jobs host, started and stopped
 together.
 
 A stop always stops everything, within WEBJOBS_SHUTDOWN_GRACE:
@@ -129,8 +129,8 @@ class Command(BaseCommand):
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
         children["engine"] = self._spawn([*manage, "runscheduler"])
-        # Scheduled WebJob runs start in the launcher; it aborts its running
-        # jobs on SIGTERM the way run monitors do.
+        # WebJob runs start in the launcher (scheduled and on demand); it
+        # aborts its running jobs on SIGTERM the way run monitors do.
         for shard in range(settings.WEBJOBS_LAUNCHERS):
             children[f"launcher {shard}"] = self._spawn(
                 [*manage, "runlauncher", "--shard", str(shard)]

@@ -1,4 +1,5 @@
-"""`manage.py runlauncher`: this instance's launcher of scheduled WebJob runs."""
+"""`manage.py runlauncher`: this instance's launcher of WebJob runs (scheduled
+fires at their instant, on-demand runs at once)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from jobs.launcher.loop import LauncherConflict, serve
 
 class Command(BaseCommand):
     help = (
-        "Start this instance's scheduled WebJob runs at their due instants, in one "
-        "process (jobs/launcher/); runinstance starts it. Until Ctrl-C/SIGTERM."
+        "Start this instance's WebJob runs (scheduled ones at their due instants, "
+        "on-demand ones at once) in one process (jobs/launcher/); runinstance "
+        "starts it. Until Ctrl-C/SIGTERM."
     )
 
     def add_arguments(self, parser) -> None:
