@@ -40,8 +40,15 @@ from core.packaging import JobSettings
 from history.models import ACTIVE_STATUSES, Run, RunStatus
 from history.services import ERR_LOG, run_finish
 from jobs.environment import emulator_id, job_environment
-from jobs.processes import die_with, job_runtime, pdeathsig_wrapper, proc_stats
+from jobs.processes import (
+    become_subreaper,
+    die_with,
+    job_runtime,
+    pdeathsig_wrapper,
+    proc_stats,
+)
 from jobs.storage import job_folders, job_owns, shutdown_folder, work_copy
+from jobs.strays import strays_end
 
 IDLE_MESSAGE = (
     "Command '{command}' was aborted due to no output nor CPU activity for {seconds} "
@@ -259,6 +266,7 @@ def _detach_inherited_state(log_path: Path) -> None:
     connections._connections = Local(connections.thread_critical)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
+    become_subreaper()  # the run's strays become its children (jobs/strays.py)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -598,6 +606,12 @@ def _monitor(spec: dict, *, run=None, after_start=None) -> int:
     except Exception as exc:  # never leave the job running or the run open
         monitor._kill_group()
         status, message, code = "Failed", f"The run monitor failed: {exc!r}", None
+    # The run's strays (daemons that left its group) were reparented to this
+    # monitor, a subreaper: every child left is one of them.
+    for _ in range(50):
+        if not strays_end():
+            break
+        time.sleep(0.01)  # a killed stray's own children are ours next
     monitor.close()
     run_finish(run=run, status=status, message=message, exit_code=code)
     return 0

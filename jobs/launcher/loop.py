@@ -59,7 +59,7 @@ from jobs.launcher import fires
 from jobs.launcher.gate import gate_close, gate_open, gate_start
 from jobs.launcher.inbox import GO_MARK, RUN_MARK, address
 from jobs.launcher.ondemand import OnDemandRuns
-from jobs.processes import SignalWake
+from jobs.processes import SignalWake, become_subreaper
 from jobs.runner import (
     EXIT_MESSAGE,
     HEARTBEAT_SECONDS,
@@ -72,6 +72,7 @@ from jobs.runner import (
     groups_cpu_ticks,
 )
 from jobs.storage import work_copy
+from jobs.strays import strays_end
 
 log = logging.getLogger("jobs.launcher")
 
@@ -494,6 +495,7 @@ class Launcher(OnDemandRuns):
         mono = time.monotonic()
         self.sigchld, self.next_scan = False, mono + MAX_SLEEP
         self.closed_gates = [g for g in self.closed_gates if g.poll() is None]
+        self.end_strays()  # and reap them: this launcher is their parent now
         idle_check, ended = [], []
         for slot in list(self.slots):
             proc = slot.monitor.proc
@@ -554,7 +556,19 @@ class Launcher(OnDemandRuns):
         if slot in self.slots:  # not when tried again on its own
             monitor.close()
             self.slots.remove(slot)
+        self.end_strays()  # what left the run's group goes with it
         run_finish(run=slot.run, status=status, message=message, exit_code=code)
+
+    def end_strays(self) -> None:
+        """End the processes of finished runs that left their group and were
+        reparented to this launcher (a subreaper); reap them."""
+        known = {g.pid for g in self.closed_gates}
+        known |= {f.gate.pid for f in self.fires if f.gate is not None}
+        known |= {s.monitor.proc.pid for s in self.slots if s.monitor.proc}
+        known |= {h.gate.pid for h in self.held.values() if h.gate is not None}
+        known |= {s.gate.pid for s in self.spares.values()}
+        running = {(s.run.job.name, s.run.run_id) for s in self.slots if s.monitor.proc}
+        strays_end(known=known, running=running)
 
     def heartbeat(self) -> None:
         """One UPDATE for every running run; a run ended from outside (it is no
@@ -628,6 +642,7 @@ def serve(shard: int = 0) -> None:
         raise LauncherConflict(ERR_SHARD.format(last=last, shard=shard))
     launcher = Launcher(shard)
     launcher.install_signals()
+    become_subreaper()  # runs' strays become its children (jobs/strays.py)
     # What Django set up is never garbage: out of the collector's reach, so a
     # full collection costs little. (Disabling the collector and collecting
     # between fires instead was measured worse: at 10 fires a second, p99 35-64
