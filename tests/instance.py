@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.processes import end_tree
+from jobs.environment import emulator_id
+from jobs.processes import alive, end_tree
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
@@ -206,6 +207,29 @@ def forget_redis_keys(pattern: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def instance_processes(root: Path) -> list[int]:
+    """Live processes of an instance, but this test's own: the emulator's (their
+    environment names its WEBJOBS_ROOT) and its jobs' (they carry its emulator
+    id instead)."""
+    needles = (
+        f"WEBJOBS_ROOT={root}\0".encode(),
+        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}\0".encode(),
+    )
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read() + b"\0"
+        except OSError:
+            continue
+        pid = int(entry.name)
+        if pid != os.getpid() and any(n in environ for n in needles) and alive(pid):
+            found.append(pid)
+    return found
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:

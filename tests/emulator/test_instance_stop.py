@@ -14,37 +14,14 @@ import pytest
 from django.db import connection
 
 from config.env import database_to_url
-from jobs.environment import emulator_id
 from jobs.processes import alive, cmdline, descendants
 from tests.helpers import make_zip
-from tests.instance import BASE_DIR, MANAGE, instance_env
+from tests.instance import BASE_DIR, MANAGE, instance_env, instance_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GRACE = 8.0
 LOOP = b"while true; do sleep 0.2; done\n"
-
-
-def _instance_processes(root: Path) -> list[int]:
-    """Live processes of the instance: its own (WEBJOBS_ROOT in their
-    environment) and its jobs' (its emulator id); not this test's."""
-    needles = (
-        f"WEBJOBS_ROOT={root}\0".encode(),
-        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}\0".encode(),
-    )
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as f:
-                environ = f.read() + b"\0"
-        except OSError:
-            continue
-        pid = int(entry.name)
-        if pid != os.getpid() and any(n in environ for n in needles) and alive(pid):
-            found.append(pid)
-    return found
 
 
 def _wait(check, what: str, timeout: float) -> None:
@@ -84,13 +61,13 @@ def instance(tmp_path, api, settings):
     )
 
     def job_running() -> bool:
-        return any("run.sh" in " ".join(cmdline(p)) for p in _instance_processes(root))
+        return any("run.sh" in " ".join(cmdline(p)) for p in instance_processes(root))
 
     try:
         _wait(job_running, "the continuous job never started", 60)
         yield proc, root
     finally:
-        for pid in [proc.pid, *descendants(proc.pid), *_instance_processes(root)]:
+        for pid in [proc.pid, *descendants(proc.pid), *instance_processes(root)]:
             for kill in (os.killpg, os.kill):
                 try:
                     kill(pid, signal.SIGKILL)
@@ -103,7 +80,7 @@ def instance(tmp_path, api, settings):
 def _busy(root: Path, command: str) -> int:
     """Stop a child (SIGSTOP): it now ignores SIGTERM, as a process busy in a
     long computation does not get to its stop flag."""
-    [pid] = [p for p in _instance_processes(root) if command in " ".join(cmdline(p))]
+    [pid] = [p for p in instance_processes(root) if command in " ".join(cmdline(p))]
     os.kill(pid, signal.SIGSTOP)
     return pid
 
@@ -118,19 +95,19 @@ def test_a_stop_ends_every_process_within_the_grace_even_a_busy_one(instance):
     # busy child (with a loaded machine's margin).
     assert time.monotonic() - started < 1.6 * GRACE
     assert not any(alive(p) for p in busy)
-    assert _instance_processes(root) == []
+    assert instance_processes(root) == []
 
 
 def test_a_kill_9_of_runinstance_takes_every_process_of_the_instance_along(instance):
     proc, root = instance
-    before = _instance_processes(root)
+    before = instance_processes(root)
     assert len(before) >= 6  # web, its workers, queue, engine, launcher, host, job
     _busy(root, "runscheduler")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     _wait(
-        lambda: _instance_processes(root) == [],
-        f"left behind: {[cmdline(p) for p in _instance_processes(root)]}",
+        lambda: instance_processes(root) == [],
+        f"left behind: {[cmdline(p) for p in instance_processes(root)]}",
         GRACE + 30,
     )
     assert not any(alive(p) for p in before)

@@ -11,7 +11,6 @@ line to a ledger file, which is the proof of how often each run executed.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter
@@ -22,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from jobs.environment import emulator_id
 from tests.instance import (
     REDIS_URL,
     Processes,
@@ -30,6 +28,7 @@ from tests.instance import (
     forget_redis_keys,
     free_port,
     instance_env,
+    instance_processes,
     postgres_database,
     processes,  # noqa: F401
     require_services,
@@ -149,7 +148,7 @@ def _assert_each_ran_once(runs: dict[str, dict], tmp_path: Path, scratch: Path) 
     print("runs per instance:", dict(Counter(ran_on.values())))
 
     # No monitor or job outlived the instances.
-    assert _survivors(scratch / "root") == []
+    assert instance_processes(scratch / "root") == []
 
 
 def _deploy(http: requests.Session, base: str, name: str, ledger: Path) -> None:
@@ -192,27 +191,6 @@ def _wait_for_line(log: Path, text: str) -> None:
     while not (log.exists() and text in log.read_text(errors="replace")):
         assert time.monotonic() < deadline, f"{log.name}: no {text!r}"
         time.sleep(0.05)
-
-
-def _survivors(root: Path) -> list[int]:
-    """Live processes of this instance: its own (their environment names its
-    WEBJOBS_ROOT) and its jobs' (they carry its emulator id instead)."""
-    needles = (
-        f"WEBJOBS_ROOT={root}\0".encode(),
-        f"WEBJOBS_EMULATOR_ID={emulator_id(root)}\0".encode(),
-    )
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as f:
-                environ = f.read() + b"\0"
-            if any(needle in environ for needle in needles):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def _logs(tmp_path: Path) -> str:
