@@ -15,10 +15,10 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
-from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from config.clock import clock_now
+from config.queue import queue_broker
 from core.packaging import (
     ERR_EMPTY,
     ERR_NOT_ZIP,
@@ -452,18 +452,6 @@ def run_prepare(
     )
 
 
-_broker: list = []  # this process's django-q2 broker, made on first use
-
-
-def _queue_broker():
-    """One broker per process: django-q2 makes a new one per task unless given
-    one, and its Redis broker opened a new connection each time (measured:
-    a fifth of a POST .../run's CPU on PostgreSQL + Redis)."""
-    if not _broker:
-        _broker.append(get_broker())
-    return _broker[0]
-
-
 def _run_enqueue(run: Run, *, answered: bool = False) -> None:
     """Send the run's queue task. A broker that refuses it fails the run, unless
     the launcher has claimed it (then it runs): with a 409 (RunConflict), or,
@@ -473,7 +461,7 @@ def _run_enqueue(run: Run, *, answered: bool = False) -> None:
             "jobs.runner.run_launch",
             run.pk,
             task_name=f"run-{run.job.name}-{run.run_id}",
-            broker=_queue_broker(),
+            broker=queue_broker(),
         )
     except Exception as exc:  # broker down: fail the run rather than leave it stuck
         if not run_claim(run.pk, monitor_pid=0):

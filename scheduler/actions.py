@@ -42,12 +42,13 @@ from jobs.launcher.inbox import hand_over
 from jobs.models import WebJob
 from jobs.runner import run_when_due
 from jobs.services import run_prepare
+from scheduler.attempts import attempt_lease
 from scheduler.deadline import http_deadline
+from scheduler.job_history import history_add
 from scheduler.models import ActionName, Attempt, HistoryStatus, Job
 from scheduler.queues import queue_send
 from scheduler.redirects import CredentialSafeRedirects
 from scheduler.secrets import SealError, action_open
-from scheduler.services import attempt_lease, history_add
 from scheduler.webjobs import scheduler_log, trigger_text
 
 MSG_HTTP = "Http Action - Response from host '{host}': '{status} {reason}' Body: {body}"

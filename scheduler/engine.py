@@ -27,6 +27,8 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from jobs.alwayson import site_asleep
+from scheduler.attempts import attempt_enqueue, attempt_lease, attempts_enqueue
+from scheduler.job_history import histories_add, history_add, history_postponed
 from scheduler.models import (
     ActionName,
     Attempt,
@@ -35,15 +37,7 @@ from scheduler.models import (
     Job,
     JobState,
 )
-from scheduler.services import (
-    attempt_enqueue,
-    attempt_lease,
-    attempts_enqueue,
-    histories_add,
-    history_add,
-    history_postponed,
-    job_series,
-)
+from scheduler.services import job_series
 
 log = logging.getLogger("scheduler.engine")
 BATCH = 200

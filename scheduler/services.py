@@ -1,4 +1,6 @@
-"""Writes for the scheduler: collections, jobs, their state, and firing.
+"""Writes for the scheduler: collections, jobs, their state, and a run now
+(scheduler/attempts.py hands attempts to the queue, scheduler/job_history.py
+keeps each job's history).
 
 Every function takes `now` from the emulator clock (config.clock) so that
 time travel moves everything together.
@@ -6,14 +8,12 @@ time travel moves everything together.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 
 from config.clock import clock_now
 from core.definitions import validate_action
@@ -27,21 +27,18 @@ from core.recurrence import (
     validate_recurrence,
 )
 from core.recurrence_json import recurrence_from_json, recurrence_to_json
+from scheduler.attempts import attempt_enqueue
 from scheduler.models import (
     PLAN_DEFAULTS,
-    ActionName,
     Attempt,
     CollectionState,
-    HistoryStatus,
     Job,
     JobCollection,
-    JobHistory,
     JobState,
     Sku,
 )
 from scheduler.secrets import action_seal
 
-logger = logging.getLogger("scheduler.engine")
 FieldError = RecurrenceError  # a 400 naming the JSON field
 ERR_QUOTA_JOBS = (
     "The job collection {name!r} already holds {count} jobs, its quota maxJobCount; "
@@ -112,10 +109,6 @@ ERR_PLAN_RECURRENCE = (
     "Job {job!r} recurs more often than the new plan or quota allows; change it first."
 )
 ERR_NOT_FOUND = "The {what} {name!r} was not found."
-MSG_POSTPONED = (
-    "{count} occurrence(s) missed while the scheduler was not running or the clock "
-    "jumped, the last due at {last}; they were past the misfire grace of {grace} s."
-)
 
 
 class Conflict(Exception):
@@ -544,150 +537,6 @@ def job_run_now(*, job: Job) -> Attempt:
         )
         attempt_enqueue(attempt)
     return attempt
-
-
-_brokers: dict[str, object] = {}
-
-
-def _broker():
-    """One django-q2 broker (one Redis connection) per process: async_task builds
-    a new one per call otherwise (measured: 3.9 ms a send for the connect)."""
-    import os
-
-    from django_q.brokers import get_broker
-
-    key = f"{os.getpid()}"  # never share a connection across fork()
-    if key not in _brokers:
-        _brokers.clear()
-        _brokers[key] = get_broker()
-    return _brokers[key]
-
-
-def attempt_lease() -> timedelta:
-    """How long an Http call may stay Running: its total deadline, then the
-    outbox's delay before it sends a lost task again (scheduler/actions.py)."""
-    return timedelta(
-        seconds=settings.SCHEDULER_HTTP_TIMEOUT + settings.SCHEDULER_RESEND_AFTER
-    )
-
-
-def attempt_enqueue(attempt: Attempt) -> None:
-    """Hand an attempt to django-q2. With the ORM broker the task row is written in
-    the caller's transaction, so a crash cannot lose or double it; with Redis it is
-    sent after commit, and the engine re-sends what no worker claimed (outbox)."""
-    _enqueue([attempt], "scheduler.actions.attempt_execute", attempt.pk)
-
-
-def attempts_enqueue(attempts: list[Attempt]) -> None:
-    """Hand WebJob attempts to django-q2 as one task (attempts_hand_over), the
-    way attempt_enqueue hands one. Their task only passes each fire on to the
-    instance's launcher, so one task serves many: at 100 fires a second a task
-    per fire cost ~4 ms of queue CPU each (the qcluster's share of a per-process
-    CPU sample taken during bench/fire_lateness.py's 100-per-second window)."""
-    if attempts:
-        pks = [a.pk for a in attempts]
-        _enqueue(attempts, "scheduler.actions.attempts_hand_over", pks)
-
-
-def _enqueue(attempts: list[Attempt], func: str, arg) -> None:
-    from django.utils import timezone
-    from django_q.tasks import async_task
-
-    Attempt.objects.filter(pk__in=[a.pk for a in attempts]).update(
-        queued_at=timezone.now()
-    )
-    more = len(attempts) - 1
-    name = f"attempt-{attempts[0].pk}" + (f"+{more}" if more else "")
-
-    def send() -> None:
-        try:
-            async_task(func, arg, task_name=name, broker=_broker())
-        except Exception:  # the broker is down: the outbox re-sends it later
-            if "orm" in settings.Q_CLUSTER and not Conf.SYNC:
-                raise  # in the claim's transaction: roll the claim back
-            logger.warning("attempts %s not sent; they will be re-sent", name)
-
-    from django_q.conf import Conf
-
-    if "orm" in settings.Q_CLUSTER and not Conf.SYNC:
-        send()
-    else:  # Redis (the outbox is the engine issue's), or tests' inline queue
-        transaction.on_commit(send)
-
-
-def history_add(
-    *,
-    job: Job,
-    action_name: str,
-    status: str,
-    message: str,
-    start: datetime,
-    end: datetime | None,
-    expected: datetime | None,
-    retry_count: int = 0,
-    repeat_count: int = 0,
-) -> JobHistory:
-    """Append a history entry; keep the newest SCHEDULER_HISTORY_SIZE per job."""
-    entry = JobHistory(
-        job=job,
-        action_name=action_name,
-        status=status,
-        message=message,
-        start_time=start,
-        end_time=end,
-        expected_execution_time=expected,
-        retry_count=retry_count,
-        repeat_count=repeat_count,
-    )
-    histories_add([entry])
-    return entry
-
-
-def histories_add(entries: list[JobHistory]) -> None:
-    """Append history entries (of one job or many) in one insert, then trim the
-    jobs past SCHEDULER_HISTORY_SIZE (one query finds them)."""
-    if not entries:
-        return
-    JobHistory.objects.bulk_create(entries)
-    keep = settings.SCHEDULER_HISTORY_SIZE
-    over = (
-        JobHistory.objects.filter(job__in={entry.job_id for entry in entries})
-        .values("job")
-        .annotate(kept=Count("pk"))
-        .filter(kept__gt=keep)
-        .values_list("job", flat=True)
-    )
-    for job_id in list(over):
-        old = JobHistory.objects.filter(job_id=job_id).order_by("-start_time", "-pk")
-        stale = list(old.values_list("pk", flat=True)[keep:])
-        JobHistory.objects.filter(pk__in=stale).delete()
-
-
-# repeatCount is an Int32 in Azure's API (and a 4-byte column here); a jump of
-# decades over a per-second schedule misses more than that. The message keeps
-# the exact count.
-MAX_REPEAT_COUNT = 2**31 - 1
-
-
-def history_postponed(
-    *, job: Job, count: int, last: datetime, grace: float, now: datetime
-) -> JobHistory:
-    """The one entry (unsaved) that stands for `count` occurrences skipped, the
-    last due at `last`: for histories_add."""
-    return JobHistory(
-        job=job,
-        action_name=ActionName.MAIN,
-        status=HistoryStatus.POSTPONED,
-        message=MSG_POSTPONED.format(
-            count=count,
-            last=last.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            grace=int(grace),
-        ),
-        start_time=now,
-        end_time=now,
-        expected_execution_time=last,
-        repeat_count=min(count, MAX_REPEAT_COUNT),
-    )
 
 
 # --- helpers -------------------------------------------------------------------

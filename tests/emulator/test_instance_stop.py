@@ -112,7 +112,9 @@ def test_a_kill_9_of_runinstance_takes_every_process_of_the_instance_along(insta
     # but is not a zombie yet, for a moment.
     _wait(
         lambda: instance_processes(root) == [] and not any(alive(p) for p in before),
-        lambda: "left behind: "
-        f"{[cmdline(p) for p in {*instance_processes(root), *filter(alive, before)}]}",
+        lambda: (
+            "left behind: "
+            f"{[cmdline(p) for p in {*instance_processes(root), *filter(alive, before)}]}"
+        ),
         GRACE + 30,
     )

@@ -294,7 +294,7 @@ class RefusingBroker:
 
 
 def test_a_broker_that_refuses_the_task_fails_the_run_with_409(api, monkeypatch):
-    monkeypatch.setattr("jobs.services._queue_broker", RefusingBroker)
+    monkeypatch.setattr("jobs.services.queue_broker", RefusingBroker)
     api.deploy("orphan", b"echo hi\n", filename="run.sh")
     response = api.run("orphan")  # no launcher listens: the queue alone
     assert response.status_code == 409
@@ -309,7 +309,7 @@ def test_a_run_the_launcher_claimed_runs_though_the_broker_refuses_its_task(
     launchers,  # noqa: F811
     monkeypatch,
 ):
-    monkeypatch.setattr("jobs.services._queue_broker", RefusingBroker)
+    monkeypatch.setattr("jobs.services.queue_broker", RefusingBroker)
     api.deploy("local", b"echo still\n", filename="run.sh")
     later: list = []
     run = run_request(job=WebJob.objects.get(name="local"), trigger="t", later=later)
