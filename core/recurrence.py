@@ -758,9 +758,7 @@ def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
-def _rule_times(
-    rec: Recurrence, anchor: datetime, *, skip_to: datetime | None = None
-) -> Iterator[datetime]:
+def _rule_times(rec: Recurrence, anchor: datetime) -> Iterator[datetime]:
     """The rrule series of ``rec`` from ``anchor``; empty if it can never fire.
 
     dateutil raises ValueError for an hour/minute set an interval never reaches,
@@ -769,9 +767,8 @@ def _rule_times(
     """
     if not _month_days_reachable(rec, anchor):
         return iter(())
-    dtstart = _period_start(rec, anchor, skip_to) if skip_to is not None else anchor
     try:
-        rule = rrule(dtstart=dtstart, **_rule_arguments(rec, anchor))
+        rule = rrule(dtstart=anchor, **_rule_arguments(rec, anchor))
     except ValueError:
         return iter(())
     return _until_exhausted(iter(rule))
@@ -828,34 +825,6 @@ def _month_arguments(schedule: Schedule, anchor: datetime) -> dict[str, Any]:
         "bymonthday": sorted(set(schedule.month_days)) or None,
         "byweekday": list(weekdays) or None,
     }
-
-
-def _period_start(rec: Recurrence, anchor: datetime, target: datetime) -> datetime:
-    """The start of the last recurrence period at or before ``target``.
-
-    rrule counts intervals from its dtstart, so restarting it at a period start
-    on the same grid as the anchor gives the same occurrences without walking
-    every period since the anchor. All BYxxx values are explicit, so the new
-    dtstart changes nothing else. Returns the anchor when no period is skipped.
-    """
-    frequency, interval = rec.frequency, rec.interval
-    if frequency == "Month":
-        first = anchor.year * 12 + anchor.month - 1
-        periods = (target.year * 12 + target.month - 1 - first) // interval
-        if periods < 1:
-            return anchor
-        year, month = divmod(first + periods * interval, 12)
-        return datetime(year, month + 1, 1)
-    base = {
-        "Minute": anchor.replace(second=0),
-        "Hour": anchor.replace(minute=0, second=0),
-        "Day": datetime.combine(anchor.date(), time()),
-        "Week": datetime.combine(anchor.date(), time())
-        - timedelta(days=anchor.weekday()),
-    }[frequency]
-    step = _UNIT[frequency] * interval
-    periods = (target - base) // step
-    return anchor if periods < 1 else base + periods * step
 
 
 def _can_fire(rec: Recurrence, anchor: datetime) -> bool:
