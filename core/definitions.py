@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from core.recurrence import RecurrenceError
+from core.recurrence_types import RecurrenceError
 from core.storage_queue import validate_queue_message
 
 ACTION_TYPES = ("Http", "Https", "WebJob", "StorageQueue")

@@ -1,38 +1,22 @@
 """NCRONTAB schedules of triggered WebJobs (the ``schedule`` key of settings.job).
 
 Kudu parses the schedule with NCrontab 2 "including seconds": exactly six fields,
-``{second} {minute} {hour} {day} {month} {day-of-week}``. This module copies
-NCrontab's parser (atifaziz/NCrontab, ``CrontabFieldImpl``) and its expanded form
+``{second} {minute} {hour} {day} {month} {day-of-week}``. NCrontab's parser
+(``CrontabFieldImpl``, with the rules it reads fields by) is copied in
+core/ncrontab_parser.py; this module writes NCrontab's expanded form
 (``CrontabSchedule.ToString``, which Kudu writes after ``Schedule - `` in a run's
-``trigger``), and iterates with croniter. Pure: no Django, no I/O, no clock read.
+``trigger``), puts a schedule in words, iterates with croniter and counts fires
+in a time zone. Pure: no Django, no I/O, no clock read.
 
 Behaviour copied from NCrontab, on purpose:
 
-* Day-of-week is 0-6 with Sunday = 0. ``7`` is rejected, as NCrontab rejects it
-  ("7 is higher than the maximum allowable value for the [DayOfWeek] field").
-* Names are matched the NCrontab way: a case-insensitive prefix of the English
-  name, first match wins (``Mon``, ``monday`` and ``M`` all mean Monday; ``Ma``
-  means March). Names are allowed in the month and day-of-week fields only.
-* A range written backwards is swapped: ``5-3`` means ``3-5``.
 * Day-of-month AND day-of-week must both match (NCrontab checks the day, then
   ``_daysOfWeek.Contains(...)``), unlike Vixie cron's OR; ``0 0 0 13 * 5`` fires on
   Friday the 13th only. croniter is run with ``day_or=False`` for that.
 
-* Numbers are read as .NET's ``int.Parse`` reads them: white space after a
-  number inside a field is allowed (``1<TAB>``; NCrontab splits fields on the
-  space character only), and a step may carry a sign (``*/+20`` is ``*/20``; a
-  negative step, ``*/-1``, means every value, as NCrontab clamps it to 1).
-
-Deliberate differences from NCrontab, both for expressions that cannot be meant:
-
-* A step of 0 (``*/0``) is an error; NCrontab silently reads it as a step of 1.
-* An expression that can never fire (``0 0 0 30 2 *``) is an error; NCrontab
-  parses it and returns "no occurrence" for ever, so the job silently never runs.
-
-Kudu pins NCrontab 2.0.0; two of its bugs, fixed upstream since, are not copied:
-``a/1`` means ``a`` to the maximum (2.0.0 read it as ``a`` alone; fixed in 3.2),
-and the seconds start again from the first allowed second when the minute or hour
-moves on (2.0.0 kept the second; NCrontab issue #90, fixed in 3.4).
+Kudu pins NCrontab 2.0.0; its bug of keeping the second when the minute or hour
+moves on (NCrontab issue #90, fixed in 3.4) is not copied: the seconds start
+again from the first allowed second.
 """
 
 from __future__ import annotations
@@ -41,7 +25,6 @@ import calendar
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,101 +32,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterError, croniter
 
-FIELD_COUNT = (
-    'CRON expression "{expr}" has {count} field{plural}; a WebJob schedule needs 6: '
-    "{{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}}."
+from core.ncrontab_parser import (
+    FIELDS,
+    CronError,
+    format_field,
+    parse_fields,
+    split_fields,
 )
-EMPTY_ITEM = (
-    'CRON expression "{expr}" has an empty item in its {field} field "{token}".'
-)
-BAD_VALUE = (
-    '"{token}" is not a valid value in the {field} field of CRON expression '
-    '"{expr}"; use a number between {range}.'
-)
-BAD_STEP = (
-    '"{token}" is not a valid step in the {field} field of CRON expression '
-    '"{expr}"; a step is a whole number other than 0, as in */5.'
-)
-OUT_OF_RANGE = (
-    '{value} is out of range in the {field} field of CRON expression "{expr}"; '
-    "it must be between {range}."
-)
-NEVER_FIRES = (
-    'CRON expression "{expr}" never fires: none of its months has a day {days}.'
-)
+
+__all__ = [
+    "NAIVE_AFTER",
+    "NO_NEXT",
+    "UNKNOWN_TIME_ZONE",
+    "CronError",
+    "CronSeries",
+    "cron_count",
+    "cron_expand",
+    "cron_last",
+    "cron_next",
+    "cron_occurrences",
+    "cron_validate",
+    "cron_validate_time_zone",
+    "cron_words",
+    "cron_words_or_text",
+]
+
 UNKNOWN_TIME_ZONE = 'Unknown time zone "{tz}"; use an IANA name such as Europe/Berlin.'
 NO_NEXT = 'CRON expression "{expr}" has no occurrence after {after}.'
 NAIVE_AFTER = "after must be an aware datetime (UTC), got {after!r}."
 
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_DAY_NAMES = (
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-)
-# Longest month length, February counted as 29: a day that fits here can fire.
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # A day-of-month/month pair that exists meets every weekday within 400 years
 # (even 29 February); croniter needs a bound to give up on sparse schedules.
 _MAX_YEARS_BETWEEN_MATCHES = 400
-# .NET's int.Parse (NumberStyles.Integer), as NCrontab reads numbers: white space
-# around (U+0009-U+000D, U+0020) and a sign. A value must start with its digit
-# (NCrontab tests the first character), so only trailing space is allowed there.
-_WHITE = "\t\n\x0b\x0c\r "
-_VALUE = re.compile(f"([0-9]+)[{_WHITE}]*")
-_STEP = re.compile(f"[{_WHITE}]*([+-]?)([0-9]+)[{_WHITE}]*")
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    low: int
-    high: int
-    names: tuple[str, ...] = ()
-
-    @property
-    def range(self) -> str:
-        if self.name == "day-of-week":
-            return "0 and 6 (Sunday is 0; 7 is not accepted) or Sun-Sat"
-        if self.names:
-            return f"{self.low} and {self.high} or Jan-Dec"
-        return f"{self.low} and {self.high}"
-
-
-_FIELDS = (
-    _Field("second", 0, 59),
-    _Field("minute", 0, 59),
-    _Field("hour", 0, 23),
-    _Field("day", 1, 31),
-    _Field("month", 1, 12, _MONTH_NAMES),
-    _Field("day-of-week", 0, 6, _DAY_NAMES),
-)
-
-
-class CronError(ValueError):
-    """A WebJob schedule that Kudu would not run; the message says what is wrong."""
 
 
 def cron_validate(expr: str) -> None:
     """Raise CronError unless ``expr`` is a 6-field NCRONTAB that can fire."""
-    _parse(expr)
+    parse_fields(expr)
 
 
 def cron_expand(expr: str) -> str:
@@ -155,8 +80,8 @@ def cron_expand(expr: str) -> str:
     ``0 0,15,30,45 * * * *``; ``0 0 0 * * Mon-Fri`` gives ``0 0 0 * * 1-5``.
     """
     return " ".join(
-        _format(field, values)
-        for field, values in zip(_FIELDS, _parse(expr), strict=True)
+        format_field(field, values)
+        for field, values in zip(FIELDS, parse_fields(expr), strict=True)
     )
 
 
@@ -174,7 +99,7 @@ def cron_words(expr: str) -> str:
     expanded = cron_expand(expr).split()
     fields = [
         own if _PLAIN.fullmatch(own) else exp
-        for own, exp in zip(_tokens(expr), expanded, strict=True)
+        for own, exp in zip(split_fields(expr), expanded, strict=True)
     ]
     words = ExpressionDescriptor(" ".join([*fields, "*"]), _WORDS).get_description()
     return words.replace(", or on ", ", and only on ")
@@ -456,7 +381,7 @@ class _Cron:
 
 @lru_cache(maxsize=4096)
 def _cron(expr: str) -> _Cron:
-    return _Cron(_parse(expr))
+    return _Cron(parse_fields(expr))
 
 
 def _next_month(day: date) -> date:
@@ -578,126 +503,3 @@ def _zone(tz: str | None) -> tzinfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise CronError(UNKNOWN_TIME_ZONE.format(tz=tz)) from error
-
-
-@lru_cache(maxsize=4096)
-def _parse(expr: str) -> tuple[frozenset[int], ...]:
-    """Parse the six fields into sets of values, the NCrontab way."""
-    tokens = _tokens(expr)
-    if len(tokens) != len(_FIELDS):
-        count = len(tokens)
-        raise CronError(
-            FIELD_COUNT.format(expr=expr, count=count, plural="" if count == 1 else "s")
-        )
-    fields = tuple(
-        _parse_field(field, token, expr)
-        for field, token in zip(_FIELDS, tokens, strict=True)
-    )
-    _check_can_fire(expr, days=fields[3], months=fields[4])
-    return fields
-
-
-def _tokens(expr: str) -> list[str]:
-    """NCrontab splits on the space character only, dropping empty entries."""
-    return [token for token in expr.split(" ") if token]
-
-
-def _parse_field(field: _Field, token: str, expr: str) -> frozenset[int]:
-    values: set[int] = set()
-    for item in token.split(","):
-        if not item:
-            raise CronError(EMPTY_ITEM.format(expr=expr, field=field.name, token=token))
-        values.update(_parse_item(field, item, expr))
-    return frozenset(values)
-
-
-def _parse_item(field: _Field, item: str, expr: str) -> range:
-    """One list item: ``*``, ``a``, ``a-b``, each with an optional ``/step``.
-
-    As in NCrontab, ``a/n`` runs from ``a`` to the field's maximum and a reversed
-    range ``b-a`` is read as ``a-b``.
-    """
-    body, slash, step_text = item.partition("/")
-    step = 1
-    if slash:
-        match = _STEP.fullmatch(step_text)
-        if not match or _whole(match.group(2)) == 0:  # 0: refused on purpose
-            raise CronError(BAD_STEP.format(expr=expr, field=field.name, token=item))
-        # NCrontab clamps a step below 1 to 1: */-1 means every value. Any step
-        # past the field's range picks its first value alone; a step of
-        # thousands of digits is read as such without int() (it refuses them).
-        step = 1 if match.group(1) == "-" else min(_whole(match.group(2)), 100)
-    if body == "*":
-        return range(field.low, field.high + 1, step)
-    first_text, dash, last_text = body.partition("-")
-    first = _parse_value(field, first_text, item, expr)
-    if dash:
-        last = _parse_value(field, last_text, item, expr)
-        first, last = min(first, last), max(first, last)
-    else:
-        last = field.high if slash else first
-    return range(first, last + 1, step)
-
-
-def _parse_value(field: _Field, text: str, item: str, expr: str) -> int:
-    match = _VALUE.fullmatch(text)
-    if match:
-        value = _whole(match.group(1))
-        if not field.low <= value <= field.high:
-            raise CronError(
-                OUT_OF_RANGE.format(
-                    expr=expr,
-                    field=field.name,
-                    value=value if value < 10**6 else _shown(text),
-                    range=field.range,
-                )
-            )
-        return value
-    if text and not text[0].isdigit():
-        for index, name in enumerate(field.names):
-            if name.lower().startswith(text.lower()):
-                return field.low + index
-    raise CronError(
-        BAD_VALUE.format(
-            expr=expr, field=field.name, token=text or item, range=field.range
-        )
-    )
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 12 else text[:12] + "..."
-
-
-def _whole(digits: str) -> int:
-    """The value of a string of digits; past 6 digits, 10**6 (out of every
-    field's range), so that a 5,000-digit field is an error, not int()'s."""
-    return int(digits) if len(digits.lstrip("0")) <= 6 else 10**6
-
-
-def _check_can_fire(expr: str, *, days: frozenset[int], months: frozenset[int]) -> None:
-    """Reject expressions whose day never exists in their months (30 February).
-
-    Any day that exists in a month meets every weekday within the 400-year
-    Gregorian cycle, so the day-of-week field never makes an expression dead.
-    """
-    if any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
-        return
-    listed = ", ".join(str(day) for day in sorted(days))
-    raise CronError(NEVER_FIRES.format(expr=expr, days=listed))
-
-
-def _format(field: _Field, values: frozenset[int]) -> str:
-    """Copy of NCrontab's ``CrontabFieldImpl.Format`` with ``noNames``."""
-    ordered = sorted(values)
-    if ordered == list(range(field.low, field.high + 1)):
-        return "*"
-    runs: list[str] = []
-    start = previous = ordered[0]
-    for value in [*ordered[1:], None]:
-        if value is not None and value == previous + 1:
-            previous = value
-            continue
-        runs.append(str(start) if start == previous else f"{start}-{previous}")
-        if value is not None:
-            start = previous = value
-    return ",".join(runs)

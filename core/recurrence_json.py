@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from core.recurrence import (
+from core.recurrence_types import (
     EARLIEST,
     FREQUENCIES,
     FREQUENCY_UNKNOWN,
@@ -23,8 +23,8 @@ from core.recurrence import (
     field_leaf,
     format_datetime,
     json_text,
-    validate_recurrence,
 )
+from core.recurrence_validation import validate_recurrence
 
 NOT_AN_OBJECT = "{name} must be a JSON object, got {value}."
 NOT_A_LIST = "{name} must be a list, got {value}."

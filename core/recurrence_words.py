@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.recurrence import (
+from core.recurrence_types import (
     WEEK_DAYS,
     MonthlyOccurrence,
     Recurrence,

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
-from core.recurrence import RecurrenceError
+from core.recurrence_types import RecurrenceError
 
 # Azure Storage's naming rules: an account is 3-24 lowercase letters and
 # digits; a queue 3-63 lowercase letters, digits and single dashes, a letter
