@@ -107,14 +107,15 @@ def test_a_kill_9_of_runinstance_takes_every_process_of_the_instance_along(insta
     _busy(root, "runscheduler")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    # One condition, waited for: a process in the middle of its exit has
-    # already lost its environment (so instance_processes no longer finds it)
-    # but is not a zombie yet, for a moment.
+
+    def left() -> list[int]:
+        """One condition, waited for: a process in the middle of its exit has
+        already lost its environment (instance_processes no longer finds it)
+        but is not a zombie yet, for a moment."""
+        return sorted({*instance_processes(root), *filter(alive, before)})
+
     _wait(
-        lambda: instance_processes(root) == [] and not any(alive(p) for p in before),
-        lambda: (
-            "left behind: "
-            f"{[cmdline(p) for p in {*instance_processes(root), *filter(alive, before)}]}"
-        ),
+        lambda: left() == [],
+        lambda: f"left behind: {[cmdline(p) for p in left()]}",
         GRACE + 30,
     )
