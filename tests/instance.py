@@ -195,6 +195,30 @@ class Processes:
                 self.procs.remove(p)
 
 
+@contextmanager
+def runinstance(
+    args: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    """`manage.py runinstance ARGS` as an operator starts it, its output in
+    `log`; whatever of it is still running afterwards (the test stopped it
+    itself, or failed first) is ended with all its descendants."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [*MANAGE, "runinstance", *args],
+            env=env,
+            cwd=BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            end_tree(proc.pid, grace=5.0)
+        proc.wait()
+
+
 def forget_redis_keys(pattern: str) -> None:
     """Remove one test's (or benchmark's) keys from the shared Redis, e.g. a
     queue's `django_q:<name>:*`."""

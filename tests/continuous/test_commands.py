@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 from io import StringIO
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from tests.continuous.conftest import (
     wait_for,
 )
 from tests.helpers import FIXTURES
-from tests.instance import BASE_DIR, MANAGE, instance_env
+from tests.instance import instance_env, runinstance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,24 +89,11 @@ def test_runinstance_runs_the_host_and_stops_its_jobs_gracefully(tmp_path):
         DATABASE_URL=database_to_url(connection.settings_dict),
         WEBSITE_INSTANCE_ID="runinst2",
     )
-    with open(tmp_path / "instance.log", "wb") as log:
-        proc = subprocess.Popen(
-            [*MANAGE, "runinstance", "--no-web"],
-            env=env,
-            cwd=BASE_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for(lambda: "runins - Running" in webjobs("list"), "the job to run")
-            assert len(job_groups("loop")) == 1
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=60) == 0
-        finally:
-            if proc.poll() is None:
-                subprocess.run(["kill", "-9", f"-{proc.pid}"], check=False)
-                proc.wait()
+    with runinstance(["--no-web"], env, tmp_path / "instance.log") as proc:
+        wait_for(lambda: "runins - Running" in webjobs("list"), "the job to run")
+        assert len(job_groups("loop")) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
     assert job_groups("loop") == set()
     assert "Process exited with code 0 after the shutdown notification" in job_log(
         "loop"

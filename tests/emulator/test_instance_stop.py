@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +15,11 @@ from django.db import connection
 from config.env import database_to_url
 from jobs.processes import alive, cmdline, descendants
 from tests.helpers import make_zip
-from tests.instance import BASE_DIR, MANAGE, instance_env, instance_processes
+from tests.instance import (
+    instance_env,
+    instance_processes,
+    runinstance,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,31 +55,21 @@ def instance(tmp_path, api, settings):
         WEBJOBS_LAUNCHERS="1",
     )
     env.pop("REDIS_URL", None)
-    log = open(tmp_path / "instance.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [*MANAGE, "runinstance", "--port", "0"],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
     def job_running() -> bool:
         return any("run.sh" in " ".join(cmdline(p)) for p in instance_processes(root))
 
-    try:
-        _wait(job_running, "the continuous job never started", 60)
-        yield proc, root
-    finally:
-        for pid in [proc.pid, *descendants(proc.pid), *instance_processes(root)]:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-        proc.wait()
-        log.close()
+    with runinstance(["--port", "0"], env, tmp_path / "instance.log") as proc:
+        try:
+            _wait(job_running, "the continuous job never started", 60)
+            yield proc, root
+        finally:  # a test that failed midway may have left some of it anywhere
+            for pid in [*descendants(proc.pid), *instance_processes(root)]:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
 
 
 def _busy(root: Path, command: str) -> int:

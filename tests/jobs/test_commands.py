@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
-import subprocess
 import time
 from io import StringIO
 
@@ -17,7 +15,12 @@ from django.db import connection
 from config.env import database_to_url
 from jobs.processes import alive, descendants
 from tests.helpers import FIXTURES, make_zip
-from tests.instance import BASE_DIR, MANAGE, free_port, instance_env, wait_for_port
+from tests.instance import (
+    free_port,
+    instance_env,
+    runinstance,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,16 +108,7 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
         DATABASE_URL=database_to_url(connection.settings_dict),
         WEBSITE_INSTANCE_ID="runinst1",
     )
-    log = open(tmp_path / "instance.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [*MANAGE, "runinstance", "--port", str(port)],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with runinstance(["--port", str(port)], env, tmp_path / "instance.log") as proc:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         auth = ("ops", "ops-pass")
@@ -140,11 +134,6 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
         assert [p for p in tree if alive(p)] == []
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
     from history.models import Run
 
     assert Run.objects.get().status == "Aborted"

@@ -27,6 +27,7 @@ from tests.instance import (
     _reachable,
     free_port,
     instance_env,
+    runinstance,
     wait_for_port,
 )
 
@@ -114,16 +115,7 @@ def test_runinstance_starts_azurite_and_stops_it_with_everything_else(
         WEBSITE_INSTANCE_ID="azinst1",
         WEBJOBS_LAUNCHERS="1",
     )
-    with open(tmp_path / "instance.log", "wb") as log:
-        proc = subprocess.Popen(
-            [*MANAGE, "runinstance", "--no-web"],
-            env=env,
-            cwd=BASE_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with runinstance(["--no-web"], env, tmp_path / "instance.log") as proc:
         wait_for_port(port, timeout=60)
         server = Azurite(root / "azurite", port=port)  # to talk to it, not run it
         server.create_queue(queue_name)
@@ -140,10 +132,6 @@ def test_runinstance_starts_azurite_and_stops_it_with_everything_else(
         assert [p for p in tree if alive(p)] == []
         assert not _reachable(port)
         assert (root / "azurite" / "__azurite_db_queue__.json").exists()
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
     text = (tmp_path / "instance.log").read_text()
     assert f"Azurite queues on http://127.0.0.1:{port}" in text
 
