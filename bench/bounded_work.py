@@ -67,6 +67,8 @@ def worker(args) -> None:
 
 
 def _collection():
+    # The project is imported after django.setup() in the child (and from the
+    # checkout measured, --impl), as in every function of this child below.
     from scheduler.services import collection_put
 
     collection, _ = collection_put(
@@ -83,6 +85,7 @@ def _collection():
 def case_put(args) -> dict:
     from datetime import timedelta
 
+    # Django is set up in the child first (see _collection).
     from config.clock import clock_now
     from scheduler.selectors import job_upcoming
     from scheduler.services import job_put
@@ -114,6 +117,7 @@ def case_put(args) -> dict:
 def case_jump(args) -> dict:
     from datetime import timedelta
 
+    # Django is set up in the child first (see _collection).
     from config.clock import clock_now, clock_set
     from core.ncrontab import cron_next
     from scheduler.engine import engine_step

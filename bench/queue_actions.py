@@ -380,6 +380,7 @@ def instance(root: Path, endpoint_port: int, scale_out: bool) -> Iterator[Instan
 def task_create_jobs(kind: str, count: int, rate: int, port: int, sas: str) -> int:
     """`count` jobs, each once a minute on its own second (rate of them due
     every second), through job_put as every entry point; no retries."""
+    # Django is set up by run_django_task() first, in this subprocess.
     from config.clock import clock_now
     from scheduler.services import collection_put, job_put
 
