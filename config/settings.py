@@ -104,6 +104,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("WEBJOBS_LOCKOUT_MINUTES", 15, min
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lock-out answer in the API family's shape (Kudu's text, ARM's JSON).
+AXES_LOCKOUT_CALLABLE = "emulator.errors.lockout"
 
 ROOT_URLCONF = "emulator.urls"
 APPEND_SLASH = False
@@ -196,6 +198,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Refusals no view maps (405, a lock-out's 429) in their API family's shape.
+    "EXCEPTION_HANDLER": "emulator.errors.api_exception_handler",
 }
 
 # --- WebJobs (names follow Kudu's app settings) ------------------------------------

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from emulator.api import ClockView
+from emulator.errors import not_found
 from emulator.site import portal_install
 
 portal_install(admin.site)  # the dashboard, before the URLs below are built
@@ -16,3 +17,6 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("scheduler.urls")),
 ]
+
+# A path no route matches, in its API family's shape (Kudu's text, ARM's JSON).
+handler404 = not_found
