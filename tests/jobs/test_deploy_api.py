@@ -256,6 +256,16 @@ def test_it_refuses_bad_settings_through_the_settings_route(api):
     }
 
 
+def test_it_refuses_settings_the_database_cannot_store_naming_where(api):
+    api.deploy("job", b"echo", filename="run.sh")
+    nul = api.put_settings("job", '{"note": "a\\u0000b"}')
+    assert nul.status_code == 400
+    assert nul.content.decode() == (
+        "settings.job.note contains a NUL character (\\u0000), which cannot be stored."
+    )
+    assert api.get("/api/triggeredwebjobs/job/settings").json() == {}
+
+
 def test_it_answers_401_to_anonymous_and_wrong_credentials(client, user):
     assert client.get("/api/webjobs").status_code == 401
     assert client.put("/api/triggeredwebjobs/x", data=b"echo").status_code == 401
