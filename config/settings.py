@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_q",
     "axes",
+    "drf_spectacular",
     # Bottom to top, as the layers stand (docs/architecture.md).
     "config.apps.ConfigConfig",
     "history",
@@ -200,6 +201,19 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # Refusals no view maps (405, a lock-out's 429) in their API family's shape.
     "EXCEPTION_HANDLER": "emulator.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# GET /api/openapi.json (emulator/openapi/): drf-spectacular finds the routes,
+# the hook writes in what each operation takes and answers.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WebJobs & Scheduler emulator",
+    "DESCRIPTION": (
+        "Kudu's WebJobs REST API, ARM Microsoft.Scheduler and Microsoft.Web "
+        "WebJobs routes, and the emulator's own API."
+    ),
+    "VERSION": "1",
+    "POSTPROCESSING_HOOKS": ["emulator.openapi.hooks.describe"],
+    "DISABLE_ERRORS_AND_WARNINGS": True,  # APIViews: the hook describes them
 }
 
 # --- WebJobs (names follow Kudu's app settings) ------------------------------------

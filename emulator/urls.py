@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from emulator.api import ClockView
 from emulator.errors import not_found
+from emulator.openapi.views import OpenApiView
 from emulator.site import portal_install
 
 portal_install(admin.site)  # the dashboard, before the URLs below are built
@@ -14,6 +15,7 @@ portal_install(admin.site)  # the dashboard, before the URLs below are built
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/emulator/clock", ClockView.as_view(), name="emulator-clock"),
+    path("api/openapi.json", OpenApiView.as_view(), name="openapi"),
     path("", include("jobs.urls")),
     path("", include("scheduler.urls")),
 ]
