@@ -9,6 +9,7 @@ the description).
 
 from __future__ import annotations
 
+from core.definitions import HTTP_METHODS
 from jobs.models import WebHook
 
 STRING = {"type": "string"}
@@ -232,7 +233,7 @@ _RETRY_POLICY = closed(
 _HTTP_REQUEST = closed(
     {
         "uri": {"type": "string", "example": "http://127.0.0.1:9/never-called"},
-        "method": {"type": "string", "example": "GET"},
+        "method": {"type": "string", "enum": list(HTTP_METHODS)},
         "body": STRING,
         "headers": {"type": "object", "additionalProperties": STRING},
         # Basic is the one the emulator sends (the others are refused, 400).

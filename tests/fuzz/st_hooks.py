@@ -7,10 +7,15 @@ on this machine and every process it causes ends with its instance:
   never unpack as a zip: the zip checks have their own tests);
 - an Http action's URL, and a web hook's http(s) URL, point at a closed local
   port, since a run-now or a finished run calls them.
+
+With FUZZ_COLLECTION=sub/rg/name (the ARM Scheduler's chains), every ARM
+Scheduler path names that one collection, so a chain that starts at a job's
+PUT finds the collection an earlier one made rather than a 404.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import schemathesis
@@ -36,6 +41,15 @@ def before_call(context, case, kwargs) -> None:
             _bound_action(properties["action"])
 
 
+@schemathesis.hook
+def map_path_parameters(context, path_parameters: dict) -> dict:
+    pinned = os.environ.get("FUZZ_COLLECTION")
+    if pinned and "jc" in path_parameters:
+        sub, rg, jc = pinned.split("/")
+        return {**path_parameters, "sub": sub, "rg": rg, "jc": jc}
+    return path_parameters
+
+
 def _deliverable(url: object) -> bool:
     """A URL a hook would be posted to (the refused ones are left to test)."""
     return (
@@ -50,4 +64,5 @@ def _bound_action(action: dict) -> None:
     for part in (action, action.get("errorAction")):
         if isinstance(part, dict) and isinstance(part.get("request"), dict):
             if isinstance(part["request"].get("uri"), str):
-                part["request"]["uri"] = CLOSED
+                scheme = "https" if part.get("type") == "Https" else "http"
+                part["request"]["uri"] = CLOSED.replace("http", scheme, 1)

@@ -61,19 +61,23 @@ CHECKS = ",".join(
 # object_level_authorization are tests/security's (one login here, no tenants).
 
 # The runs: every operation in every phase; then the ARM Scheduler's chains
-# alone. Its chains start at a PUT (collection -> job -> run -> history ->
-# delete), which schemathesis starts from only where no POST or list without
-# path parameters offers to (the Kudu routes do).
+# alone, in one collection (tests/fuzz/st_hooks.py). Its chains start at a
+# PUT (collection -> job -> get -> run -> history -> delete), which
+# schemathesis starts from only where no POST or list without path parameters
+# offers to (the Kudu routes do).
 RUNS = {
-    "all": ["--max-examples", str(EXAMPLES), "--max-time", str(SECONDS)],
-    "scheduler": [
-        "--phases",
-        "stateful",
-        "--include-path-regex",
-        r"/Microsoft\.Scheduler/",
-        "--max-time",
-        str(max(SECONDS // 3, 10)),
-    ],
+    "all": (["--max-examples", str(EXAMPLES), "--max-time", str(SECONDS)], {}),
+    "scheduler": (
+        [
+            "--phases",
+            "stateful",
+            "--include-path-regex",
+            r"/Microsoft\.Scheduler/",
+            "--max-time",
+            str(max(SECONDS // 3, 10)),
+        ],
+        {"FUZZ_COLLECTION": "fuzz-sub/fuzz-rg/fuzz"},
+    ),
 }
 
 
@@ -98,8 +102,8 @@ def test_it_answers_every_generated_request_as_described(
             port = free_port()
             processes.gunicorn(env, port, log=tmp_path / "gunicorn.log")
             codes = {
-                name: _fuzz(processes, env, port, tmp_path / name, extra)
-                for name, extra in RUNS.items()
+                name: _fuzz(processes, {**env, **own}, port, tmp_path / name, argv)
+                for name, (argv, own) in RUNS.items()
             }
         finally:
             processes.stop()  # before the database is dropped
