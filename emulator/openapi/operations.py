@@ -105,18 +105,26 @@ def link(target: str, method: str, **parameters: str) -> tuple:
 # --- Kudu ---------------------------------------------------------------------------
 
 _NAME = {"name": "$request.path.name"}
-# The chains a client follows: create -> get -> run -> history -> delete.
-_JOB_LINKS = {
-    "created": {
-        "GetJob": link("", "get", **_NAME),
-        "RunJob": link("+/run", "post", **_NAME),
-    },
-    "read": {
-        "RunJob": link("+/run", "post", **_NAME),
-        "JobHistory": link("+/history", "get", **_NAME),
-        "DeleteJob": link("", "delete", **_NAME),
-    },
-}
+
+
+def job_chain(parameters: dict[str, str]) -> dict[str, dict]:
+    """The chain a client follows on a job: create -> get -> run -> history ->
+    delete (the history's own links lead on to delete): the links of its
+    PUT ("created") and of its GET ("read")."""
+    return {
+        "created": {
+            "GetJob": link("", "get", **parameters),
+            "RunJob": link("+/run", "post", **parameters),
+        },
+        "read": {
+            "RunJob": link("+/run", "post", **parameters),
+            "JobHistory": link("+/history", "get", **parameters),
+            "DeleteJob": link("", "delete", **parameters),
+        },
+    }
+
+
+_JOB_LINKS = job_chain(_NAME)
 _CONTINUOUS_LINKS = {
     "created": {
         "GetJob": link("", "get", **_NAME),
@@ -355,31 +363,25 @@ _COLLECTION_LINKS = {
         "DeleteCollection": link("", "delete", **_JC),
     },
 }
-_SCHEDULER_JOB_LINKS = {
-    "created": {
-        "GetJob": link("", "get", **_JOB),
-        "RunJob": link("+/run", "post", **_JOB),
-    },
-    "read": {
-        "RunJob": link("+/run", "post", **_JOB),
-        "JobHistory": link("+/history", "get", **_JOB),
-        "DeleteJob": link("", "delete", **_JOB),
-    },
-}
+_SCHEDULER_JOB_LINKS = job_chain(_JOB)
 
 
-def _put(schema: str, request: str, links: dict) -> dict:
-    return arm(
-        {
-            "200": {**json_body(schema, "Replaced"), "links": links["created"]},
-            "201": {**json_body(schema, "Created"), "links": links["created"]},
-        },
-        requestBody={"required": True, **json_body(request)},
-    )
-
-
-def _get(schema: str, links: dict) -> dict:
-    return arm({"200": {**json_body(schema), "links": links["read"]}})
+def _resource(schema: str, links: dict) -> dict:
+    """GET, PUT (201 created, 200 replaced), PATCH and DELETE of an ARM
+    resource whose request body is the schema `<schema>Request`."""
+    body = {"required": True, **json_body(f"{schema}Request")}
+    return {
+        "get": arm({"200": {**json_body(schema), "links": links["read"]}}),
+        "put": arm(
+            {
+                "200": {**json_body(schema, "Replaced"), "links": links["created"]},
+                "201": {**json_body(schema, "Created"), "links": links["created"]},
+            },
+            requestBody=body,
+        ),
+        "patch": arm({"200": json_body(schema)}, requestBody=body),
+        "delete": arm({"200": empty("Done")}),
+    }
 
 
 _DONE = arm({"200": empty("Done")})
@@ -390,15 +392,7 @@ SCHEDULER: dict = {
     scheduler.CollectionsByGroup: {
         "get": arm({"200": json_body("JobCollectionList")}, parameters=_PAGING)
     },
-    scheduler.CollectionDetail: {
-        "get": _get("JobCollection", _COLLECTION_LINKS),
-        "put": _put("JobCollection", "JobCollectionRequest", _COLLECTION_LINKS),
-        "patch": arm(
-            {"200": json_body("JobCollection")},
-            requestBody={"required": True, **json_body("JobCollectionRequest")},
-        ),
-        "delete": _DONE,
-    },
+    scheduler.CollectionDetail: _resource("JobCollection", _COLLECTION_LINKS),
     scheduler.CollectionEnable: {"post": _DONE},
     scheduler.CollectionDisable: {"post": _DONE},
     scheduler.JobList: {
@@ -406,15 +400,7 @@ SCHEDULER: dict = {
             {"200": json_body("SchedulerJobList")}, parameters=[*_PAGING, _FILTER]
         )
     },
-    scheduler.JobDetail: {
-        "get": _get("SchedulerJob", _SCHEDULER_JOB_LINKS),
-        "put": _put("SchedulerJob", "SchedulerJobRequest", _SCHEDULER_JOB_LINKS),
-        "patch": arm(
-            {"200": json_body("SchedulerJob")},
-            requestBody={"required": True, **json_body("SchedulerJobRequest")},
-        ),
-        "delete": _DONE,
-    },
+    scheduler.JobDetail: _resource("SchedulerJob", _SCHEDULER_JOB_LINKS),
     # No link out of run: a POST with one is where schemathesis starts its
     # chains (with a job nobody created); the chain reads the history from
     # the job instead.
