@@ -2,7 +2,7 @@
 
 The views answer their own errors (jobs/api.py: Kudu's plain text; config/arm.py:
 ARM's ``{"error": {"code", "message"}}``); this is what answers the rest: DRF's
-refusals that no view maps (405, a lock-out's 429, a body DRF could not parse)
+refusals that no view maps (405, a lock-out's 429, a body DRF could not parse),
 Django's 404 for a path no route matches, and the lock-out axes answers to
 the failed login that locks a user out. Both Kudu and Azure answer those
 in the family's own shape, never DRF's ``{"detail": ...}`` or an HTML page, so
