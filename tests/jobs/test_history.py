@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.kudu import iso_utc, log_line, run_id_for, timespan
 from history.models import Run, RunStatus
+from history.services import run_trim
 from jobs.models import WebJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +102,24 @@ def test_it_answers_304_when_the_history_has_not_changed(api):
     etag = first["ETag"]
     again = api.get("/api/triggeredwebjobs/hello/history", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
+
+
+def test_it_keeps_30_runs_when_the_newest_ended_before_the_trim(api, settings):
+    # A quick run can end before the request that started it trims.
+    api.deploy_fixture("hello", "hello.sh")
+    job = WebJob.objects.get(name="hello")
+    base = datetime(2020, 1, 1, tzinfo=UTC)
+    for i in range(31):
+        start = base + timedelta(minutes=i)
+        Run.objects.create(
+            job=job,
+            run_id=run_id_for(start),
+            trigger="old",
+            start_time=start,
+            end_time=start,
+            status=RunStatus.SUCCESS,
+        )
+    run_trim(job=job)
+    runs = api.get("/api/triggeredwebjobs/hello/history").json()["runs"]
+    assert len(runs) == 30
+    assert runs[-1]["id"] == run_id_for(base + timedelta(minutes=1))
