@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench clean browser fuzz
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ browser:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1 || echo "note: could not install chromium; browser tests will skip"; }
+
+## Fuzz the APIs from /api/openapi.json longer than CI does (tests/fuzz/):
+## 10 minutes by default (FUZZ_SECONDS), a new seed each time (FUZZ_SEED).
+fuzz: $(VENV)/.installed-dev
+	REQUIRE_SERVICES=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50} \
+	  FUZZ_SECONDS=$${FUZZ_SECONDS:-600} FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} \
+	  $(PY) -m pytest tests/fuzz -s $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,8 @@ PUT that creates needs *add* and one that replaces needs *change*). A view that
 says nothing about a method refuses it: forgetting a declaration closes a door
 rather than opening one. Anonymous callers get 401; an authenticated user
 without the permission gets 403, rendered in the body shape of the view's API
-family (Kudu's plain text, ARM's ``AuthorizationFailed``) by the view.
+family (Kudu's plain text, ARM's ``AuthorizationFailed``) by the view. A method
+the route does not have is 405 for a login, not 403.
 
 The same names are what the admin checks (``has_<action>_permission``) and what
 the roles of ``manage.py roles`` hand out, so one grant means the same on every
@@ -60,6 +61,12 @@ class ApiPermission(BasePermission):
         user = request.user
         if user is None or not user.is_authenticated:
             return False  # DRF answers 401 (the view has an authenticator)
+        if request.method.lower() not in view.http_method_names or not hasattr(
+            view, request.method.lower()
+        ):
+            # A method the route lacks: DRF's 405 (with Allow) says so, where
+            # a 403 would say a permission is missing that nobody can have.
+            return True
         needed = required_permissions(view, request)
         if needed is None:
             raise Forbidden(user=user, missing=["(none declared for this method)"])
@@ -71,6 +78,8 @@ class ApiPermission(BasePermission):
 
 def required_permissions(view, request) -> tuple[str, ...] | None:
     """What the view needs for this request; None when it declares nothing."""
+    if request.method == "OPTIONS":
+        return ()  # the route's own description (DRF's metadata): a login
     decide = getattr(view, "required_permissions", None)
     if decide is not None:
         return tuple(decide(request))

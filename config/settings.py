@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_q",
     "axes",
+    "drf_spectacular",
     # Bottom to top, as the layers stand (docs/architecture.md).
     "config.apps.ConfigConfig",
     "history",
@@ -104,6 +105,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("WEBJOBS_LOCKOUT_MINUTES", 15, min
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lock-out answer in the API family's shape (Kudu's text, ARM's JSON).
+AXES_LOCKOUT_CALLABLE = "emulator.errors.lockout"
 
 ROOT_URLCONF = "emulator.urls"
 APPEND_SLASH = False
@@ -196,6 +199,21 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Refusals no view maps (405, a lock-out's 429) in their API family's shape.
+    "EXCEPTION_HANDLER": "emulator.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# GET /api/openapi.json (emulator/openapi/): drf-spectacular finds the routes,
+# the hook writes in what each operation takes and answers.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WebJobs & Scheduler emulator",
+    "DESCRIPTION": (
+        "Kudu's WebJobs REST API, ARM Microsoft.Scheduler and Microsoft.Web "
+        "WebJobs routes, and the emulator's own API."
+    ),
+    "VERSION": "1",
+    "POSTPROCESSING_HOOKS": ["emulator.openapi.hooks.describe"],
+    "DISABLE_ERRORS_AND_WARNINGS": True,  # APIViews: the hook describes them
 }
 
 # --- WebJobs (names follow Kudu's app settings) ------------------------------------

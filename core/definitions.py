@@ -107,7 +107,7 @@ _ISO = re.compile(
 _TIMESPAN = re.compile(
     r"^(?:(?P<d>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)$"
 )
-_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # CR, LF, NUL and the other controls but tab: what would split or end a header.
 _HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -304,7 +304,7 @@ def _validate_request(data: Any, *, path: str, kind: str) -> dict:
             f"{path}.request.uri", ERR_URI_CHARACTERS.format(path=path)
         )
     method = data.get("method") or "GET"
-    if not isinstance(method, str) or method.upper() not in _METHODS:
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
         raise RecurrenceError(
             f"{path}.request.method", ERR_METHOD.format(path=path, value=method)
         )

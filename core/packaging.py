@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from core.ncrontab import CronError, cron_validate, cron_validate_time_zone
+from core.storable import json_problem
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 NAME_MAX = 64
@@ -268,6 +269,9 @@ def parse_settings(text: str | None, *, kind: str) -> JobSettings:
 def validate_settings(raw: object, *, kind: str) -> JobSettings:
     if not isinstance(raw, dict):
         raise PackageError(ERR_SETTINGS_OBJECT.format(kind=type(raw).__name__))
+    problem = json_problem("settings.job", raw)  # it is stored as jsonb
+    if problem:
+        raise PackageError(problem)
     typed = {
         "schedule": (str, "a string"),
         "is_singleton": (bool, "true or false"),

@@ -203,12 +203,16 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
     folders: removed here, or with `remove=False` returned for the caller to
     remove (runs_remove) once more urgent work is done."""
     keep = settings.WEBJOBS_HISTORY_SIZE
-    old = list(
-        Run.objects.filter(job=job)
-        .exclude(status__in=ACTIVE_STATUSES)
-        .order_by("-run_id")[keep - 1 :]
-        .values_list("pk", "run_id")
-    )
+    # The newest `keep` runs stay, whether the new one is still active or has
+    # already ended: a quick run can end before its request trims (it kept
+    # 29 when the trim counted only ended runs and left one place for it).
+    runs = Run.objects.filter(job=job).order_by("-run_id")
+    beyond = runs.values_list("pk", "run_id", "status")[keep:]
+    old = [
+        (pk, run_id)
+        for pk, run_id, status in beyond
+        if status not in ACTIVE_STATUSES  # never a run that is going
+    ]
     if not old:
         return []
     Run.objects.filter(pk__in=[pk for pk, _ in old]).delete()

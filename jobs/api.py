@@ -22,6 +22,7 @@ from jobs import selectors
 from jobs.arm import arm_settings, arm_wrap, is_arm_request
 from jobs.models import WebJob
 from jobs.services import (
+    DeployConflict,
     JobNotFound,
     run_request,
     upload_spool,
@@ -107,7 +108,7 @@ class KuduView(APIView):
             return text(str(exc), 413)
         if isinstance(exc, PackageError | RunRequestError):
             return text(str(exc), 400)
-        if isinstance(exc, RunConflict):
+        if isinstance(exc, RunConflict | DeployConflict):
             return text(str(exc), 409)
         return super().handle_exception(exc)
 

@@ -40,6 +40,7 @@ from django.utils import timezone
 from config.clock import clock_now
 from core.kudu import iso_utc
 from core.packaging import PackageError, find_runnable, validate_name
+from core.storable import text_problem
 from jobs.hooks import webjob_deleting_hooks, webjob_deployed_hooks
 from jobs.models import Deployment, DeployStatus, WebHook, WebJob
 from jobs.processes import job_runtime
@@ -349,7 +350,19 @@ def _write_manifest(files: list[str]) -> None:
 def deployment_begin(
     *, author: str, author_email: str, deployer: str, message: str, deployed_by: str
 ) -> Deployment:
-    """Take the one deployment lock (a partial unique index) and record it."""
+    """Take the one deployment lock (a partial unique index) and record it.
+    The values a client sends (zipdeploy's query) are checked against their
+    columns first, by the names the client used."""
+    for name, column, value in (
+        ("author", "author", author),
+        ("authorEmail", "author_email", author_email),
+        ("deployer", "deployer", deployer),
+        ("message", "message", message),
+    ):
+        limit = Deployment._meta.get_field(column).max_length
+        problem = text_problem(name, value, limit=limit)
+        if problem:
+            raise PackageError(problem)
     now = clock_now()
     for _ in range(2):
         try:

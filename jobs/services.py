@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
 from django_q.tasks import async_task
 
@@ -61,8 +61,16 @@ ERR_STOPPED = 'WebJobs are currently in "stopped" state.'
 ERR_NOT_TRIGGERED = "Only triggered WebJobs can be run on demand."
 ERR_ARGUMENTS = "The arguments cannot be split into a command line: {detail}."
 ERR_QUEUE = "The run could not be queued: {detail}"
+ERR_DEPLOY_RACE = (
+    "WebJob {name!r} was being created by another request at the same time; "
+    "send it again."
+)
 # Kudu's marker of a stopped continuous job, in its folder; mirrored from the row.
 DISABLE_FILE = "disable.job"
+
+
+class DeployConflict(Exception):
+    """409: two deploys of a job that did not exist raced to create it."""
 
 
 class JobNotFound(LookupError):
@@ -148,7 +156,11 @@ def webjob_deploy(
                 deployed_by=deployed_by,
             )
             job.source, job.deployment_id = WebJob.Source.UPLOAD, ""
-            job.save()
+            try:
+                with transaction.atomic():  # a savepoint: the 409, not a 500
+                    job.save()
+            except IntegrityError:  # the other request's row won (kind, name)
+                raise DeployConflict(ERR_DEPLOY_RACE.format(name=name)) from None
             for hook in webjob_deployed_hooks:
                 hook(job)
             # Last: whatever failed above left the live folder as it was.
@@ -279,20 +291,32 @@ def webjob_delete(*, name: str, kind: str) -> bool:
     return True
 
 
+def _locked(job: WebJob) -> WebJob:
+    found = WebJob.objects.select_for_update().filter(pk=job.pk).first()
+    if found is None:  # deleted meanwhile
+        raise JobNotFound(ERR_UNKNOWN_JOB.format(kind=job.kind, name=job.name))
+    return found
+
+
 def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
     """Replace settings.job entirely (Kudu does not merge), validated first; the
     file is replaced last, and put back if the transaction does not commit."""
     job_settings = validate_settings(raw, kind=job.kind)
-    script_dir = (job.package_dir / job.run_command).parent
-    target = script_dir / SETTINGS_FILE
-    previous = target.read_bytes() if target.is_file() else None
-    fd, tmp = tempfile.mkstemp(dir=script_dir, prefix=".settings-")
-    os.fchmod(fd, 0o644)  # part of the package: its job reads it
+    target = previous = tmp = None
     replaced = False
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(job_settings.raw, f, indent=2)
         with transaction.atomic():
+            # A deploy swaps the job's folder holding this row's lock: with it
+            # held, the folder written into is the one that stays (a settings
+            # file renamed into a folder swapped away was a 500).
+            job = _locked(job)
+            script_dir = (job.package_dir / job.run_command).parent
+            target = script_dir / SETTINGS_FILE
+            previous = target.read_bytes() if target.is_file() else None
+            fd, tmp = tempfile.mkstemp(dir=script_dir, prefix=".settings-")
+            os.fchmod(fd, 0o644)  # part of the package: its job reads it
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(job_settings.raw, f, indent=2)
             job.settings = job_settings.raw
             # Kudu restarts a continuous job when any file of it changes.
             job.revision = F("revision") + 1
@@ -307,7 +331,8 @@ def webjob_settings_put(*, job: WebJob, raw: object) -> WebJob:
             _restore(target, previous)
         raise
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     webjob_note_ignored_schedule(job)
     return job
 

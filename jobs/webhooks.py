@@ -32,6 +32,7 @@ from django_q.tasks import async_task, schedule
 
 from config.clock import clock_now
 from core.kudu import iso_utc
+from core.storable import text_problem
 from jobs.models import WebHook
 from jobs.selectors import run_json
 
@@ -67,6 +68,10 @@ def hook_subscribe(
         raise HookError(ERR_EVENT.format(event=event, events=", ".join(EVENTS)))
     if not isinstance(url, str) or not _absolute(url):
         raise HookError(ERR_URL.format(url=url))
+    limit = WebHook._meta.get_field("url").max_length
+    problem = text_problem("url", url, limit=limit)  # before the column says so
+    if problem:
+        raise HookError(problem)
     existing = WebHook.objects.filter(url__iexact=url).first()
     if existing is not None:
         if existing.event != event:

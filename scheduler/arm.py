@@ -19,6 +19,7 @@ from config.arm import ArmBaseView, ArmError, arm_error
 from core.definitions import format_duration, parse_duration, redact
 from core.kudu import iso_utc
 from core.recurrence import RecurrenceError, RecurrenceQuotaError
+from core.storable import json_problem
 from scheduler.models import (
     CollectionState,
     HistoryStatus,
@@ -106,6 +107,11 @@ class ArmView(ArmBaseView):
             raise ArmError(400, "BadRequest", ERR_JSON.format(detail=detail)) from None
         if not isinstance(data, dict):
             raise ArmError(400, "BadRequest", ERR_BODY_OBJECT)
+        # Tags, actions and recurrences are stored as jsonb: a NUL or a lone
+        # surrogate anywhere is refused here, named, rather than by PostgreSQL.
+        problem = json_problem("", data)
+        if problem:
+            raise ArmError(400, "BadRequest", problem)
         if request.query_params.get("api-version") != API_VERSION:
             _older_sku(data)
         return data

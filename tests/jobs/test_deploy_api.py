@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models import QuerySet
 
+from jobs.models import WebJob
+from jobs.services import JobNotFound, webjob_settings_put
 from tests.helpers import make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -254,6 +257,49 @@ def test_it_refuses_bad_settings_through_the_settings_route(api):
     assert api.get("/api/triggeredwebjobs/job/settings").json() == {
         "schedule": "0 0 * * * *"
     }
+
+
+def test_it_refuses_settings_the_database_cannot_store_naming_where(api):
+    api.deploy("job", b"echo", filename="run.sh")
+    nul = api.put_settings("job", '{"note": "a\\u0000b"}')
+    assert nul.status_code == 400
+    assert nul.content.decode() == (
+        "settings.job.note contains a NUL character (\\u0000), which cannot be stored."
+    )
+    assert api.get("/api/triggeredwebjobs/job/settings").json() == {}
+
+
+def test_it_answers_409_when_another_request_creates_the_job_meanwhile(
+    api, monkeypatch
+):
+    # The deploy reads "no such job" (as if the other request had not
+    # committed yet): its insert loses the race on (kind, name).
+    assert api.deploy("raced", b"echo first\n", filename="run.sh").status_code == 200
+    real_first = QuerySet.first
+
+    def none_for_the_lock(queryset):
+        return None if queryset.query.select_for_update else real_first(queryset)
+
+    monkeypatch.setattr(QuerySet, "first", none_for_the_lock)
+    response = api.deploy("raced", b"echo hi\n", filename="run.sh")
+    assert response.status_code == 409
+    assert response.content.decode() == (
+        "WebJob 'raced' was being created by another request at the same time; "
+        "send it again."
+    )
+    monkeypatch.undo()
+    # The job the other request deployed is left as it was.
+    assert api.get("/api/triggeredwebjobs/raced").json()["run_command"] == "run.sh"
+    package = settings.WEBJOBS_ROOT / "site" / "jobs" / "triggered" / "raced"
+    assert (package / "run.sh").read_bytes() == b"echo first\n"
+
+
+def test_it_answers_404_to_settings_of_a_job_deleted_meanwhile(api):
+    api.deploy("gone", b"echo", filename="run.sh")
+    job = WebJob.objects.get(name="gone")
+    WebJob.objects.filter(pk=job.pk).delete()
+    with pytest.raises(JobNotFound, match="No triggered WebJob named 'gone'"):
+        webjob_settings_put(job=job, raw={"is_singleton": True})
 
 
 def test_it_answers_401_to_anonymous_and_wrong_credentials(client, user):

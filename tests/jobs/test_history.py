@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.kudu import iso_utc, log_line, run_id_for, timespan
 from history.models import Run, RunStatus
+from history.services import run_trim
 from jobs.models import WebJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,21 +41,30 @@ def test_it_writes_kudus_log_line_format():
     )
 
 
+def old_runs(job: WebJob, count: int, base: datetime) -> list[Run]:
+    """`count` ended runs of `job`, a minute apart from `base`."""
+    runs = []
+    for i in range(count):
+        start = base + timedelta(minutes=i)
+        runs.append(
+            Run.objects.create(
+                job=job,
+                run_id=run_id_for(start),
+                trigger="old",
+                start_time=start,
+                end_time=start,
+                status=RunStatus.SUCCESS,
+            )
+        )
+    return runs
+
+
 def test_it_keeps_the_last_30_runs_and_deletes_older_folders(api, settings):
     assert settings.WEBJOBS_HISTORY_SIZE == 30
     api.deploy_fixture("hello", "hello.sh")
     job = WebJob.objects.get(name="hello")
     base = datetime(2020, 1, 1, tzinfo=UTC)
-    for i in range(30):
-        start = base + timedelta(minutes=i)
-        run = Run.objects.create(
-            job=job,
-            run_id=run_id_for(start),
-            trigger="old",
-            start_time=start,
-            end_time=start,
-            status=RunStatus.SUCCESS,
-        )
+    for run in old_runs(job, 30, base):
         run.data_dir.mkdir(parents=True)
         run.output_path.write_text("old log\n")
     oldest = job.data_dir / run_id_for(base)
@@ -101,3 +111,15 @@ def test_it_answers_304_when_the_history_has_not_changed(api):
     etag = first["ETag"]
     again = api.get("/api/triggeredwebjobs/hello/history", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
+
+
+def test_it_keeps_30_runs_when_the_newest_ended_before_the_trim(api, settings):
+    # A quick run can end before the request that started it trims.
+    api.deploy_fixture("hello", "hello.sh")
+    job = WebJob.objects.get(name="hello")
+    base = datetime(2020, 1, 1, tzinfo=UTC)
+    old_runs(job, 31, base)
+    run_trim(job=job)
+    runs = api.get("/api/triggeredwebjobs/hello/history").json()["runs"]
+    assert len(runs) == 30
+    assert runs[-1]["id"] == run_id_for(base + timedelta(minutes=1))

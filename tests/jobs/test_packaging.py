@@ -75,6 +75,15 @@ def test_it_defaults_settings_as_kudu():
         ('{"is_in_place": 1}', "key 'is_in_place' must be true or false"),
         ('{"schedule": "0 0 * * *"}', "settings.job schedule is invalid"),
         ('"text"', "settings.job must be a JSON object, not str."),
+        # Stored as jsonb: PostgreSQL refuses NUL, and a lone surrogate is no text.
+        (
+            '{"a": ["x", "b\\u0000"]}',
+            r"settings.job.a\[1\] contains a NUL character",
+        ),
+        (
+            '{"\\udb4a": 1}',
+            r"settings.job key '\\udb4a' contains an unpaired surrogate",
+        ),
     ],
 )
 def test_it_refuses_wrongly_typed_settings(text, message):

@@ -192,3 +192,34 @@ def test_it_refuses_what_the_collection_columns_cannot_hold(arm, jc, body):
     body["properties"] = {"sku": {"name": "Standard"}}
     assert_arm_error(arm.put(collection_path("jc"), body), 400, "BadRequest")
     assert arm.get(collection_path("jc")).json()["location"] == "westus"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"location": "westus", "tags": {"t": "a\x00b"}},
+            "tags.t contains a NUL character (\\u0000), which cannot be stored.",
+        ),
+        (
+            {"location": "westus", "tags": {"t\udb4a": "v"}},
+            "tags key 't\\udb4a' contains an unpaired surrogate (\\udb4a), which "
+            "is not text.",
+        ),
+    ],
+    ids=["NUL", "lone surrogate"],
+)
+def test_it_refuses_text_the_database_cannot_store_naming_where(arm, jc, body, message):
+    body["properties"] = {"sku": {"name": "Standard"}}
+    response = arm.put(collection_path("jc"), body)
+    assert assert_arm_error(response, 400, "BadRequest") == message
+    assert arm.get(collection_path("jc")).json()["tags"] == {}
+
+
+def test_it_refuses_an_action_the_database_cannot_store(arm, jc):
+    response = arm.put(job_path("jc", "nul"), job(request={"body": "a\x00"}))
+    assert assert_arm_error(response, 400, "BadRequest") == (
+        "properties.action.request.body contains a NUL character (\\u0000), "
+        "which cannot be stored."
+    )
+    assert arm.get(job_path("jc", "nul")).status_code == 404

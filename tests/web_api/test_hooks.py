@@ -109,3 +109,24 @@ def test_it_refuses_bad_subscriptions_and_users_without_the_permission(
     assert "jobs.add_webhook" in response.text
     assert viewer.get("/api/hooks").status_code == 403
     assert not WebHook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "http://ci/" + "x" * 1991,
+            "url is 2001 characters; the limit is 2000.",
+        ),
+        (
+            "http://ci/a\x00b",
+            "url contains a NUL character (\\u0000), which cannot be stored.",
+        ),
+    ],
+    ids=["too long", "NUL"],
+)
+def test_it_refuses_an_address_its_column_cannot_hold(kudu, url, message):
+    response = subscribe(kudu, url)
+    assert response.status_code == 400
+    assert response.text == message
+    assert kudu.get("/api/hooks").json() == []

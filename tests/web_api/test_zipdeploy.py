@@ -238,3 +238,25 @@ def test_it_answers_409_and_202_while_a_deployment_is_in_progress(kudu):
     assert kudu.get("/api/deployments/nope").json() == {
         "Message": "Deployment 'nope' not found."
     }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"deployer": "d" * 101}, "deployer is 101 characters; the limit is 100."),
+        ({"author": "a" * 301}, "author is 301 characters; the limit is 300."),
+        (
+            {"message": "a\x00b"},
+            "message contains a NUL character (\\u0000), which cannot be stored.",
+        ),
+    ],
+    ids=["deployer", "author", "message"],
+)
+def test_it_refuses_a_record_its_columns_cannot_hold_naming_the_field(
+    kudu, params, message
+):
+    response = kudu.zipdeploy(app_package(), params=params)
+    assert response.status_code == 400
+    assert response.text == message
+    assert kudu.get("/api/deployments").json() == []
+    assert names(kudu) == set()
