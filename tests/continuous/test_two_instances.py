@@ -52,7 +52,7 @@ def test_normal_jobs_run_on_both_and_a_singleton_on_one_that_fails_over(
             DATABASE_URL=database_url,
             WEBJOBS_ROOT=str(root),
             WEBJOBS_RESTART_TIME="1",
-            WEBJOBS_LEASE_TIME="3",
+            WEBJOBS_LEASE_TIME=str(int(LEASE)),
             WEBSITE_INSTANCE_ID="web000",
         )
         try:
