@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
+from django.conf import settings
+
 from jobs.processes import die_with, pdeathsig_wrapper
+from jobs.storage import spine
 
 GATE = (
     "IFS= read -r WEBJOBS_RUN_ID || exit 0; "
@@ -27,6 +31,29 @@ GATE = (
 # costs here is spent ahead, not when every job due then competes for the cores.
 # (A job whose settings set BASH_ENV keep it: they get the GATE above.)
 BASH_GATE = Path(__file__).with_name("gate.bash")
+# The copy bash reads, under WEBJOBS_ROOT: the job's user (WEBJOBS_RUN_AS) may not
+# reach the checkout (a 0700 home or temporary folder above it), and bash skips
+# a BASH_ENV it cannot read without a word, so the script would start at once,
+# before its go. WEBJOBS_ROOT is reachable by that user (system check E101).
+_COPIES: dict[str, Path] = {}
+
+
+def bash_gate() -> Path:
+    """gate.bash where the job's user can read it, written once per root and
+    process (atomically: another launcher may be writing it too)."""
+    root = str(settings.WEBJOBS_ROOT)
+    if root not in _COPIES:
+        folder = spine(Path(root) / "gate")
+        target = folder / BASH_GATE.name
+        text = BASH_GATE.read_bytes()
+        if not target.is_file() or target.read_bytes() != text:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gate-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        _COPIES[root] = target
+    return _COPIES[root]
 
 
 def gate_start(spec: dict) -> subprocess.Popen:
@@ -34,7 +61,7 @@ def gate_start(spec: dict) -> subprocess.Popen:
     cwd = Path(spec["work_root"]) / Path(spec["run_command"]).parent
     argv, env = ["/bin/sh", "-c", GATE, "webjobs", *spec["argv"]], spec["env"]
     if spec["script_host"] == "BashScriptHost" and "BASH_ENV" not in env:
-        argv, env = spec["argv"], {**env, "BASH_ENV": str(BASH_GATE)}
+        argv, env = spec["argv"], {**env, "BASH_ENV": str(bash_gate())}
     return subprocess.Popen(
         [*pdeathsig_wrapper(), *argv],
         cwd=cwd,
