@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -54,13 +55,17 @@ class WebJob(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    # One join, one Path: a run's start asks for these a few dozen times, and
+    # four `/` joins each were 5% of a launcher's CPU per run (issue 18).
     @property
     def package_dir(self) -> Path:
-        return settings.WEBJOBS_ROOT / "site" / "jobs" / self.kind / self.name
+        root = settings.WEBJOBS_ROOT
+        return Path(os.path.join(root, "site", "jobs", self.kind, self.name))
 
     @property
     def data_dir(self) -> Path:
-        return settings.WEBJOBS_ROOT / "data" / "jobs" / self.kind / self.name
+        root = settings.WEBJOBS_ROOT
+        return Path(os.path.join(root, "data", "jobs", self.kind, self.name))
 
     @property
     def schedule(self) -> str | None:

@@ -336,6 +336,31 @@ def _permits(path: str, uid: int, gid: int) -> bool:
     return bool(info.st_mode & 0o001)
 
 
+# Interpreters found lately, per PATH and job user: every run's start looked its
+# interpreter up again (a stat of each PATH folder's candidate and of the
+# folders above the one found; 5% of a launcher's CPU per on-demand run, issue
+# 18). Kept RUNTIME_TTL seconds, so an interpreter installed or removed meanwhile
+# counts for the runs started after that.
+RUNTIME_TTL = 10.0
+_RUNTIMES: dict[tuple, tuple[float, Runtime]] = {}
+
+
 def job_runtime(extension: str, script: str, host: str) -> Runtime:
     """The interpreter of a job's script, one its user may run."""
-    return resolve_runtime(extension, script, host, runnable=runnable_by_jobs)
+    key = (
+        extension.lower(),
+        script,
+        host,
+        os.environ.get("PATH"),
+        os.environ.get(f"WEBJOBS_{extension[1:].upper()}_PATH"),
+        settings.WEBJOBS_RUN_AS_IDS,
+    )
+    now = time.monotonic()
+    known = _RUNTIMES.get(key)
+    if known is not None and known[0] > now:
+        return known[1]
+    runtime = resolve_runtime(extension, script, host, runnable=runnable_by_jobs)
+    if len(_RUNTIMES) > 256:  # scripts of many jobs: start again
+        _RUNTIMES.clear()
+    _RUNTIMES[key] = (now + RUNTIME_TTL, runtime)
+    return runtime
