@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config import statements
 from config.clock import clock_now
 from core.kudu import log_line, run_id_for, run_id_next
 from history.hooks import run_finished_hooks
@@ -235,8 +236,12 @@ def run_finish(
     """Mark an active run final, once; the log gets the status line (when it
     can be written: the row is the record)."""
     now = clock_now()
-    updated = Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
-        status=status, end_time=now, message=message, exit_code=exit_code
+    # Every run ends here: written out, not compiled each time (config/statements.py).
+    updated = statements.update(
+        Run,
+        {"status": status, "end_time": now, "message": message, "exit_code": exit_code},
+        "{id} = %s AND {status} IN (%s, %s)",
+        [run.pk, *(s.value for s in ACTIVE_STATUSES)],
     )
     if not updated:
         return

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from config import statements
 from config.clock import clock_offset, clock_pin
 from core.continuous import split_lines
 from core.kudu import log_line
@@ -73,16 +74,20 @@ def run_claim(run_pk: int, *, monitor_pid: int, **fields) -> bool:
     monitor starts it, the others find it claimed. `fields`: more to set in
     the same statement (a launcher: Running, its job starting within
     milliseconds, so that no second write is needed)."""
-    return bool(
-        Run.objects.filter(
-            pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
-        ).update(
-            monitor_pid=monitor_pid,
-            instance_id=settings.WEBSITE_INSTANCE_ID,
-            heartbeat_at=timezone.now(),
-            **fields,
-        )
+    values = {
+        "monitor_pid": monitor_pid,
+        "instance_id": settings.WEBSITE_INSTANCE_ID,
+        "heartbeat_at": timezone.now(),
+        **fields,
+    }
+    # Every run's deliveries each make this claim: written out (config/statements.py).
+    claimed = statements.update(
+        Run,
+        values,
+        "{id} = %s AND {status} = %s AND {monitor_pid} IS NULL",
+        [run_pk, RunStatus.INITIALIZING.value],
     )
+    return bool(claimed)
 
 
 def run_launch(run_pk: int) -> str:
