@@ -5,7 +5,8 @@ $EPOCHREALTIME, a builtin: no fork) to a file named after its run, then prints
 one line. A job has one active run at most (Kudu's triggeredJob.lock), so the
 driver triggers a job again only once its run is final, which it sees by
 polling `GET /api/triggeredwebjobs` every POLL_SECONDS (that load is part of
-the numbers, as the celery driver polls its results the same way).
+the numbers, as the celery driver polls its results the same way). With many
+jobs, each job has a client thread of its own (bench/trigger/clients.py).
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from bench.harness.measure import (
 )
 from bench.lateness.measure import reap_orphans
 from bench.trigger import stages
+from bench.trigger.clients import POLL_SECONDS, RUN_TIMEOUT, Clients
 
 FINAL = ("Success", "Failed", "Aborted")
-POLL_SECONDS = 0.05  # how often the driver asks for the jobs' latest runs
-RUN_TIMEOUT = 120.0  # a guard against a stuck run, not part of any measure
 FIRST_LINE = "] started"  # the job's line in output_log.txt
 SCRIPT = (
     'printf %s "$EPOCHREALTIME" > "{starts}/$WEBJOBS_NAME-$WEBJOBS_RUN_ID"\n'
@@ -175,38 +175,37 @@ def read_start(starts: Path, name: str, run_id: str) -> float | None:
 def burst(
     inst: Instance, http: requests.Session, names: list[str], runs: int, starts: Path
 ) -> Phase:
-    """`runs` runs over the jobs, each job again once its run is final; the
-    rate, and the CPU of each part of the instance per run."""
+    """`runs` runs over the jobs, each job's run in flight at once, a job again
+    once its run is final (bench/trigger/clients.py); the rate, and the CPU of
+    each part of the instance per run. `http`'s credentials sign every call;
+    each client thread has its own session, the poller another."""
     phase = Phase(runs=runs)
-    remaining = {
-        name: runs // len(names) + (i < runs % len(names))
-        for i, name in enumerate(names)
-    }
-    active: dict[str, str] = {}  # job -> run id of its run in flight
-    sent: dict[tuple[str, str], float] = {}
-    before = cpu_sample(inst)
-    first = last_final = time.time()
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while any(remaining.values()) or active:
-        for name in names:
-            if name not in active and remaining[name]:
-                t0 = time.time()
-                run_id = trigger(http, inst.base, name)
-                sent[(name, run_id)] = t0
-                active[name] = run_id
-                remaining[name] -= 1
-        time.sleep(POLL_SECONDS)
-        for name, status in finals(http, inst.base, active).items():
-            phase.statuses[status] += 1
-            del active[name]
-            last_final = time.time()
+    sessions = threading.local()
+    poller = requests.Session()
+    poller.auth = http.auth
+
+    def send(name: str) -> str:
+        if not hasattr(sessions, "http"):
+            sessions.http = requests.Session()
+            sessions.http.auth = http.auth
+        return trigger(sessions.http, inst.base, name)
+
+    def poll(active: dict[str, str]) -> dict[str, str]:
+        found = finals(poller, inst.base, active)
         reap_orphans(inst.procs)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"runs still active after {RUN_TIMEOUT}s: {active}")
+        return found
+
+    before = cpu_sample(inst)
+    driven = Clients(names, runs, send, poll)
+    try:
+        driven.run()
+    finally:
+        poller.close()
+    phase.statuses, sent = driven.statuses, driven.sent
     time.sleep(0.5)  # monitors and launchers record the last ends
     reap_orphans(inst.procs)
     after = cpu_sample(inst)
-    phase.runs_per_second = len(sent) / (last_final - first)
+    phase.runs_per_second = driven.runs_per_second
     phase.cpu_ms = {k: (after[k] - before[k]) * 1000 / len(sent) for k in before}
     for (name, run_id), t0 in sent.items():
         start = read_start(starts, name, run_id)

@@ -2,8 +2,9 @@
 process (bench/peers/celery_peer.py's `run`), a prefork worker of 2 processes,
 Redis as broker and result backend.
 
-Driven as ours: one run at a time, then `runs` over `jobs` "jobs" with one task
-in flight each, re-sent once its result is ready (polled every POLL_SECONDS, as
+Driven as ours (bench/trigger/clients.py): one run at a time, then `runs` over
+`jobs` "jobs" with one task in flight each, a client thread each re-sending its
+task once its result is ready (one poller of the results every POLL_SECONDS, as
 ours polls the job list).
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
 from bench.harness.measure import group_cpu, machine_cpu
 from bench.lateness.beat import celery_env, celery_worker
-from bench.trigger.ours import POLL_SECONDS, RUN_TIMEOUT, Phase
+from bench.trigger.clients import Clients
+from bench.trigger.ours import Phase
 from tests.instance import Processes, forget_redis_keys
 
 LABEL = "celery apply_async + prefork worker (2), Redis"
@@ -74,36 +75,32 @@ def warm(celery_peer, starts: Path, tmp: Path) -> None:
 
 
 def drive(celery_peer, starts, tmp, names, runs, sent_ids) -> Phase:
+    """As ours.burst: a client thread per name, one poller of the results."""
     phase = Phase(runs=runs)
-    remaining = {
-        name: runs // len(names) + (i < runs % len(names))
-        for i, name in enumerate(names)
-    }
-    active: dict[str, object] = {}
-    sent: dict[str, float] = {}
     log = str(tmp / "celery-runs.log")
-    first = last_final = time.time()
-    deadline = time.monotonic() + RUN_TIMEOUT
-    count = Counter()
-    while any(remaining.values()) or active:
-        for name in names:
-            if name not in active and remaining[name]:
-                count[name] += 1
-                start_file = starts / f"{name}-{count[name]}"
-                t0 = time.time()
-                active[name] = celery_peer.run.apply_async(args=(str(start_file), log))
-                sent[str(start_file)] = t0
-                sent_ids.append(active[name].id)
-                remaining[name] -= 1
-        time.sleep(POLL_SECONDS)
-        for name, result in list(active.items()):
+    count: Counter = Counter()
+    results: dict[str, object] = {}  # start file -> its AsyncResult
+
+    def send(name: str) -> str:
+        count[name] += 1  # only this name's thread counts it
+        start_file = str(starts / f"{name}-{count[name]}")
+        results[start_file] = celery_peer.run.apply_async(args=(start_file, log))
+        sent_ids.append(results[start_file].id)
+        return start_file
+
+    def poll(active: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for name, start_file in active.items():
+            result = results[start_file]
             if result.ready():
-                phase.statuses["Success" if result.successful() else "Failed"] += 1
-                del active[name]
-                last_final = time.time()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"celery tasks still active after {RUN_TIMEOUT}s")
-    phase.runs_per_second = len(sent) / (last_final - first)
+                out[name] = "Success" if result.successful() else "Failed"
+        return out
+
+    driven = Clients(names, runs, send, poll)
+    driven.run()
+    phase.statuses = driven.statuses
+    phase.runs_per_second = driven.runs_per_second
+    sent = {start_file: t0 for (_, start_file), t0 in driven.sent.items()}
     for path, t0 in sent.items():
         if Path(path).exists():
             phase.latencies_ms.append((float(Path(path).read_text()) - t0) * 1000)

@@ -14,6 +14,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django_q.models import OrmQ
 
 from config.env import database_to_url
@@ -130,15 +131,51 @@ def test_whichever_delivery_claims_a_run_first_starts_it_and_only_it(
         work()
     assert wait_final(first).status == "Success"
     assert first.monitor_pid == launcher.pid
-    # The queue first: its task claims the run (and forks a run monitor)
-    # before the launcher gets the hand-over, which then does nothing.
+    # The queue first, on an instance with no launcher (another machine's
+    # cluster): its task claims the run (and forks a run monitor) before the
+    # launcher gets the hand-over, which then does nothing.
     second = run_insert(run_prepare(job=job, trigger="test"))
-    assert run_launch(second.pk) == "monitor started"
+    with override_settings(WEBSITE_INSTANCE_ID="another-machine"):
+        assert run_launch(second.pk) == "monitor started"
     assert run_hand_over(second.pk, job_pk=job.pk)
     assert run_go(second.pk, job_pk=job.pk)
     assert wait_final(second).status == "Success"
     assert second.monitor_pid not in (None, launcher.pid)
     assert ledger.read_text().split() == [first.run_id, second.run_id]
+
+
+def test_a_queue_task_that_finds_its_run_unclaimed_hands_it_to_the_launcher(
+    api,
+    launchers,  # noqa: F811
+    scratch,
+):
+    ledger = scratch / "ledger"  # written by the jobs (WEBJOBS_RUN_AS)
+    script = f"echo $WEBJOBS_RUN_ID >> {ledger}\n".encode()
+    api.deploy("late", script, filename="run.sh")
+    job = WebJob.objects.get(name="late")
+    # Requested without the request's own hand-over (it waited behind other
+    # runs, or was lost): the queue task is the first to deliver it.
+    run = run_insert(run_prepare(job=job, trigger="test"))
+    assert run_launch(run.pk) == "handed to the launcher"
+    assert wait_final(run).status == "Success"
+    # Started by the launcher (no monitor forked), once.
+    assert run.monitor_pid == launcher_of(launchers, run).pid
+    assert ledger.read_text().split() == [run.run_id]
+    assert run_launch(run.pk) == "already claimed"
+    # A launcher that does not claim it in time (stopped here): the task
+    # claims the run itself and forks a monitor; the launcher, resumed, finds
+    # it claimed and starts nothing.
+    launcher = launcher_of(launchers, run)
+    stuck = run_insert(run_prepare(job=job, trigger="test"))
+    os.kill(launcher.pid, signal.SIGSTOP)
+    try:
+        assert run_launch(stuck.pk) == "monitor started"
+    finally:
+        os.kill(launcher.pid, signal.SIGCONT)
+    assert wait_final(stuck).status == "Success"
+    assert stuck.monitor_pid not in (None, launcher.pid)
+    time.sleep(GO_TIMEOUT + 0.5)  # the launcher has read its inbox by now
+    assert ledger.read_text().split() == [run.run_id, stuck.run_id]
 
 
 def test_a_run_whose_go_never_comes_starts_after_the_go_timeout(
