@@ -22,7 +22,8 @@ from django.db import connection, models
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return connection.ops.quote_name(field.column)
 
 
 def update(
@@ -46,6 +47,34 @@ def update(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*args, *params])
         return cursor.rowcount
+
+
+def select(
+    model: type[models.Model], where: str, params: Sequence[object] = ()
+) -> list[models.Model]:
+    """`model`'s rows matching `where` (as in `update`): Model.objects.raw, so
+    values are converted as the ORM converts them."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    where = where.format_map(_Columns(model))
+    return list(
+        model._default_manager.raw(f"SELECT * FROM {table} WHERE {where}", params)
+    )
+
+
+def select_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    where: str,
+    params: Sequence[object] = (),
+) -> list[tuple]:
+    """`SELECT <fields> FROM <model's table> WHERE <where>` (as in `update`):
+    the rows as tuples of plain values (ints and strings: no conversion)."""
+    columns = ", ".join(_column(model, name) for name in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"SELECT {columns} FROM {table} WHERE {where.format_map(_Columns(model))}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 class _Columns(dict):

@@ -207,8 +207,15 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
     # The newest `keep` runs stay, whether the new one is still active or has
     # already ended: a quick run can end before its request trims (it kept
     # 29 when the trim counted only ended runs and left one place for it).
-    runs = Run.objects.filter(job=job).order_by("-run_id")
-    beyond = runs.values_list("pk", "run_id", "status")[keep:]
+    # Every run request trims: written out (config/statements.py), a LIMIT
+    # and OFFSET as the database's ORM backend writes them.
+    beyond = statements.select_rows(
+        Run,
+        ("pk", "run_id", "status"),
+        "{job} = %s ORDER BY {run_id} DESC "
+        + connection.ops.limit_offset_sql(keep, None),
+        [job.pk],
+    )
     old = [
         (pk, run_id)
         for pk, run_id, status in beyond

@@ -26,6 +26,8 @@ from django.contrib.auth.signals import user_login_failed
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
+from config import statements
+
 CACHE_SECONDS = 300.0
 _MAX_ENTRIES = 1024
 _verified: dict[bytes, float] = {}
@@ -51,7 +53,9 @@ def check_credentials(username: str, password: str, *, request=None):
     proved the password, which a lock-out only keeps guessers from finding,
     and most calls of a client are such repeats (one query fewer each)."""
     User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    # Every API call reads its user: written out (config/statements.py).
+    found = statements.select(User, f"{{{User.USERNAME_FIELD}}} = %s", [username])
+    user = found[0] if found else None
     if user is not None and user.is_active and _recently_verified(user, password):
         return user
     credentials = {"username": username}
