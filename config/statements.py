@@ -31,17 +31,23 @@ def update(
     values: dict[str, object],
     where: str,
     params: Sequence[object] = (),
+    *,
+    add: dict[str, int] | None = None,
 ) -> int:
     """`UPDATE <model's table> SET <values> WHERE <where>`; the rows updated.
-    `values`: field name -> value, adapted as a save adapts them; `where`: SQL
-    over `{field}` placeholders (replaced by the quoted columns) with `%s` for
-    `params`, which are passed as they are (ints, strings)."""
+    `values`: field name -> value, adapted as a save adapts them; `add`: field
+    name -> a number added to it (F() + n); `where`: SQL over `{field}`
+    placeholders (replaced by the quoted columns) with `%s` for `params`, which
+    are passed as they are (ints, strings)."""
     table = connection.ops.quote_name(model._meta.db_table)
     sets, args = [], []
     for name, value in values.items():
         field = model._meta.get_field(name)
         sets.append(f"{_column(model, name)} = %s")
         args.append(field.get_db_prep_save(value, connection))
+    for name, number in (add or {}).items():
+        sets.append(f"{_column(model, name)} = {_column(model, name)} + %s")
+        args.append(number)
     condition = where.format_map(_Columns(model))
     sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {condition}"
     with connection.cursor() as cursor:
@@ -77,11 +83,20 @@ def select_rows(
         return cursor.fetchall()
 
 
+def execute(model: type[models.Model], sql: str, params: Sequence[object] = ()) -> int:
+    """A statement over `model`'s table: `{_table}` is the quoted table,
+    `{field}` a quoted column (as in `update`); the rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format_map(_Columns(model)), params)
+        return cursor.rowcount
+
+
 class _Columns(dict):
-    """`{field}` in a WHERE template -> the field's quoted column."""
+    """`{field}` in a WHERE template -> the field's quoted column; `{_table}`
+    the model's quoted table."""
 
     def __init__(self, model: type[models.Model], prefix: str = "") -> None:
-        super().__init__()
+        super().__init__(_table=connection.ops.quote_name(model._meta.db_table))
         self.model, self.prefix = model, prefix
 
     def __missing__(self, name: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.db import models
@@ -64,13 +65,15 @@ class Run(models.Model):
     def __str__(self) -> str:
         return f"{self.job.name} #{self.run_id}"
 
+    # One join, one Path (as WebJob's): a run's start and end ask for these
+    # several times each.
     @property
     def data_dir(self) -> Path:
-        return self.job.data_dir / self.run_id
+        return Path(os.path.join(self.job.data_dir, self.run_id))
 
     @property
     def output_path(self) -> Path:
-        return self.data_dir / "output_log.txt"
+        return Path(os.path.join(self.job.data_dir, self.run_id, "output_log.txt"))
 
     @property
     def is_active(self) -> bool:

@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from config import statements
 from config.clock import clock_now, clock_offset
 from core.definitions import parse_retry_policy
 from history.models import Run, RunStatus
@@ -206,13 +207,11 @@ def _account(attempt: Attempt, *, ok: bool, start) -> None:
     """Counters: an execution per main attempt; a failure per failed main attempt."""
     if attempt.action_name != ActionName.MAIN:
         return
-    updates = {
-        "execution_count": F("execution_count") + 1,
-        "last_execution_time": start,
-    }
-    if not ok:
-        updates["failure_count"] = F("failure_count") + 1
-    Job.objects.filter(pk=attempt.job_id).update(**updates)
+    add = {"execution_count": 1} if ok else {"execution_count": 1, "failure_count": 1}
+    # Every fire counts: written out, not compiled (config/statements.py).
+    statements.update(
+        Job, {"last_execution_time": start}, "{id} = %s", [attempt.job_id], add=add
+    )
 
 
 def _after_failure(attempt: Attempt, action: dict, *, now) -> None:
