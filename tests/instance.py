@@ -163,6 +163,7 @@ class Processes:
                 "4",
                 "--log-level",
                 "warning",
+                "--no-control-socket",  # as runinstance starts it
             ],
             env,
             **kw,

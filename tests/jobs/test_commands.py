@@ -104,10 +104,14 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
 
     User.objects.create_superuser("ops", password="ops-pass")
     port = free_port()
+    home = tmp_path / "home"
+    home.mkdir()
     env = instance_env(
         DATABASE_URL=database_to_url(connection.settings_dict),
         WEBSITE_INSTANCE_ID="runinst1",
+        HOME=str(home),
     )
+    env.pop("XDG_RUNTIME_DIR", None)
     with runinstance(["--port", str(port)], env, tmp_path / "instance.log") as proc:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
@@ -129,6 +133,10 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
         ):
             assert time.monotonic() < deadline, "the run never started"
             time.sleep(0.1)
+        # gunicorn >= 25.1 opens a control socket in $HOME once its workers
+        # serve (one path for every instance of the user, each removing the
+        # other's, and a way in to stop or resize the web): none here.
+        assert not (home / ".gunicorn").exists()
         tree = descendants(proc.pid)
         assert len(tree) >= 4  # gunicorn, qcluster, a run monitor and the job at least
         proc.send_signal(signal.SIGTERM)

@@ -125,6 +125,9 @@ class Command(BaseCommand):
                     "-",
                     "--log-level",
                     "warning",
+                    # gunicorn >= 25.1 would listen on a control socket in
+                    # $HOME, the same path for every instance of the user.
+                    "--no-control-socket",
                 ]
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
