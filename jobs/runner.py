@@ -102,8 +102,8 @@ def run_launch(run_pk: int) -> str:
     (run_hand_over, then its go): it claims and starts it as it starts the
     runs requested here, for a fraction of a forked monitor's CPU (a fork of
     this worker, ~20 ms: under load, when the request's own hand-over waited
-    behind other runs, the queue won a run in twelve at 20 in flight, and
-    those forks were an eighth of the machine's CPU per run, issue 18). The
+    behind other runs, the queue won some runs at 20 in flight, and those
+    forks were an eighth of the machine's CPU per run, issue 18). The
     task waits up to LAUNCHER_CLAIM_WAIT for that claim, then claims the run
     itself and forks a monitor, as without a launcher: the queue stays the
     delivery that loses no run, and the claim still decides, once.
