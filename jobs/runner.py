@@ -538,14 +538,6 @@ class Monitor:
             shutil.rmtree(self.spec["work_root"], ignore_errors=True)
 
 
-class _StopBeforeDue(Exception):
-    pass
-
-
-def _stop_before_due(signum, frame) -> None:
-    raise _StopBeforeDue
-
-
 _stop_requested = False  # a stop that came after the wait, before _monitor's handler
 
 
@@ -557,22 +549,21 @@ def _flag_stop(signum, frame) -> None:
 def _monitor_when_due(plan: dict, not_before: float, prepare, release) -> int:
     """run_when_due's monitor: prepare, wait for the due instant, begin, run."""
     prepared = not plan["in_place"] and not plan["error"]
-    try:
-        _stop_signals(_stop_before_due)
-        if prepared:
-            work_copy(Path(plan["package_dir"]), Path(plan["work_root"]))
-        connection.ensure_connection()
-        begin = prepare()
-        delay = not_before - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        _stop_signals(_flag_stop)
-    except _StopBeforeDue:
-        _stop_signals(_flag_stop)  # a second signal does not interrupt the release
-        release()
+    # Stop signals stay blocked (since the fork) until the due instant, and one
+    # that comes meanwhile is taken at the wait: never in the middle of the copy
+    # or of prepare()'s transaction. Raised from a handler there, it could leave
+    # the connection inside a transaction that release() then wrote into and
+    # nobody committed: the fire stayed Queued (the stop test, one run in ~30).
+    if prepared:
+        work_copy(Path(plan["package_dir"]), Path(plan["work_root"]))
+    connection.ensure_connection()
+    begin = prepare()
+    if signal.sigtimedwait(_STOP_SIGNALS, max(0.0, not_before - time.time())):
+        release()  # signals still blocked: a second one does not interrupt it
         if prepared:
             shutil.rmtree(plan["work_root"], ignore_errors=True)
         return 0
+    _stop_signals(_flag_stop)
     clock_pin(plan["clock_offset"])  # read by the worker within SCHEDULER_LEAD
     started = begin()
     if started is None:  # skipped (a run is still active) or refused
