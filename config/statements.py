@@ -43,10 +43,11 @@ def update(
     sets, args = [], []
     for name, value in values.items():
         field = model._meta.get_field(name)
-        sets.append(f"{_column(model, name)} = %s")
+        sets.append(f"{connection.ops.quote_name(field.column)} = %s")
         args.append(field.get_db_prep_save(value, connection))
     for name, number in (add or {}).items():
-        sets.append(f"{_column(model, name)} = {_column(model, name)} + %s")
+        column = _column(model, name)
+        sets.append(f"{column} = {column} + %s")
         args.append(number)
     condition = where.format_map(_Columns(model))
     sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {condition}"
@@ -91,18 +92,6 @@ def execute(model: type[models.Model], sql: str, params: Sequence[object] = ()) 
         return cursor.rowcount
 
 
-class _Columns(dict):
-    """`{field}` in a WHERE template -> the field's quoted column; `{_table}`
-    the model's quoted table."""
-
-    def __init__(self, model: type[models.Model], prefix: str = "") -> None:
-        super().__init__(_table=connection.ops.quote_name(model._meta.db_table))
-        self.model, self.prefix = model, prefix
-
-    def __missing__(self, name: str) -> str:
-        return self.prefix + _column(self.model, name)
-
-
 def select_with(
     model: type[models.Model],
     related: str,
@@ -120,11 +109,23 @@ def select_with(
     columns = "".join(
         f", o.{_column(other, name)} AS {quote(f'{related}_{name}')}" for name in extra
     )
-    key = _column(other, other._meta.pk.name)
+    key = _column(other, "pk")
     sql = (
         f"SELECT {table}.*{columns} FROM {table}"
         f" JOIN {quote(other._meta.db_table)} o"
         f" ON o.{key} = {table}.{_column(model, related)}"
         f" WHERE {where.format_map(_Columns(model, prefix=table + '.'))}"
     )
-    return list(model.objects.raw(sql, params))
+    return list(model._default_manager.raw(sql, params))
+
+
+class _Columns(dict):
+    """`{field}` in a WHERE template -> the field's quoted column; `{_table}`
+    the model's quoted table."""
+
+    def __init__(self, model: type[models.Model], prefix: str = "") -> None:
+        super().__init__(_table=connection.ops.quote_name(model._meta.db_table))
+        self.model, self.prefix = model, prefix
+
+    def __missing__(self, name: str) -> str:
+        return self.prefix + _column(self.model, name)

@@ -45,6 +45,12 @@ def _which(program: str, runnable: Callable[[str], bool]) -> str | None:
     return None
 
 
+def override_variable(extension: str) -> str:
+    """The environment variable that names a script type's interpreter outright
+    (`.py` -> WEBJOBS_PY_PATH)."""
+    return f"WEBJOBS_{extension[1:].upper()}_PATH"
+
+
 @dataclass(frozen=True)
 class Runtime:
     argv_prefix: tuple[str, ...]  # empty when error is set
@@ -65,7 +71,7 @@ def resolve_runtime(
     if ext in _WINDOWS:
         return Runtime((), ERR_WINDOWS_ONLY.format(script=script, ext=ext))
     programs, extra = _INTERPRETERS[ext]
-    override = os.environ.get(f"WEBJOBS_{ext[1:].upper()}_PATH")  # e.g. WEBJOBS_PY_PATH
+    override = os.environ.get(override_variable(ext))
     candidates = (override,) if override else programs
     for program in candidates:
         found = _which(program, runnable)

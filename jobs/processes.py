@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 
-from core.runtimes import Runtime, resolve_runtime
+from core.runtimes import Runtime, override_variable, resolve_runtime
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -352,7 +352,7 @@ def job_runtime(extension: str, script: str, host: str) -> Runtime:
         script,
         host,
         os.environ.get("PATH"),
-        os.environ.get(f"WEBJOBS_{extension[1:].upper()}_PATH"),
+        os.environ.get(override_variable(extension)),
         settings.WEBJOBS_RUN_AS_IDS,
     )
     now = time.monotonic()

@@ -85,13 +85,16 @@ def run_claim(run_pk: int, *, monitor_pid: int, **fields) -> bool:
         **fields,
     }
     # Every run's deliveries each make this claim: written out (config/statements.py).
-    claimed = statements.update(
-        Run,
-        values,
-        "{id} = %s AND {status} = %s AND {monitor_pid} IS NULL",
-        [run_pk, RunStatus.INITIALIZING.value],
-    )
+    claimed = statements.update(Run, values, _UNCLAIMED, _unclaimed(run_pk))
     return bool(claimed)
+
+
+# A run no delivery has claimed yet (run_claim's condition), and its params.
+_UNCLAIMED = "{id} = %s AND {status} = %s AND {monitor_pid} IS NULL"
+
+
+def _unclaimed(run_pk: int) -> list:
+    return [run_pk, RunStatus.INITIALIZING.value]
 
 
 def run_launch(run_pk: int) -> str:
@@ -130,10 +133,8 @@ def run_launch(run_pk: int) -> str:
 
 def _claim_state(run_pk: int) -> int | None:
     """The run's job pk while the run is unclaimed and Initializing, else None."""
-    found = Run.objects.filter(
-        pk=run_pk, status=RunStatus.INITIALIZING, monitor_pid__isnull=True
-    ).values_list("job_id", flat=True)
-    return next(iter(found), None)
+    found = statements.select_rows(Run, ("job",), _UNCLAIMED, _unclaimed(run_pk))
+    return found[0][0] if found else None
 
 
 def _claimed_within(run_pk: int, seconds: float) -> bool:

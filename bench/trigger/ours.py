@@ -180,15 +180,17 @@ def burst(
     each part of the instance per run. `http`'s credentials sign every call;
     each client thread has its own session, the poller another."""
     phase = Phase(runs=runs)
-    sessions = threading.local()
+    local = threading.local()
     poller = requests.Session()
     poller.auth = http.auth
+    sessions = [poller]  # closed at the end
 
     def send(name: str) -> str:
-        if not hasattr(sessions, "http"):
-            sessions.http = requests.Session()
-            sessions.http.auth = http.auth
-        return trigger(sessions.http, inst.base, name)
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+            local.http.auth = http.auth
+            sessions.append(local.http)
+        return trigger(local.http, inst.base, name)
 
     def poll(active: dict[str, str]) -> dict[str, str]:
         found = finals(poller, inst.base, active)
@@ -200,7 +202,8 @@ def burst(
     try:
         driven.run()
     finally:
-        poller.close()
+        for session in sessions:
+            session.close()
     phase.statuses, sent = driven.statuses, driven.sent
     time.sleep(0.5)  # monitors and launchers record the last ends
     reap_orphans(inst.procs)
