@@ -121,7 +121,8 @@ def run_insert(run: Run) -> Run:
         _stamp(run, now=clock_now(), beat=timezone.now())
         try:
             with _savepoint():
-                run.save(force_insert=True)
+                # Every run request inserts: written out (config/statements.py).
+                statements.insert(run)
             break
         except IntegrityError:
             run.pk = None
@@ -223,7 +224,12 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
     ]
     if not old:
         return []
-    Run.objects.filter(pk__in=[pk for pk, _ in old]).delete()
+    # Nothing refers to a run (no cascade, no signal): one DELETE, written out
+    # (QuerySet.delete collected and compiled it on every request).
+    marks = ", ".join(["%s"] * len(old))
+    statements.execute(
+        Run, f"DELETE FROM {{_table}} WHERE {{id}} IN ({marks})", [pk for pk, _ in old]
+    )
     folders = [job.data_dir / run_id for _, run_id in old]
     if remove:
         runs_remove(folders)

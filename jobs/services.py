@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django_q.tasks import async_task
 
+from config import statements
 from config.clock import clock_now
 from config.queue import queue_broker
 from core.packaging import (
@@ -267,7 +268,12 @@ def webjob_get(*, name: str, kind: str, newest_run_id: bool = False) -> WebJob:
     """The job, or JobNotFound. `newest_run_id`: with its newest run's id read
     in the same query (`job.newest_run_id`, for run_request)."""
     if newest_run_id:
-        found = list(WebJob.objects.raw(_job_with_newest_run_id(), [kind, name]))
+        found = statements.select(
+            WebJob,
+            "{kind} = %s AND {name} = %s",
+            [kind, name],
+            extra={"newest_run_id": _newest_run_id()},
+        )
         job = found[0] if found else None
     else:
         job = WebJob.objects.filter(kind=kind, name=name).first()
@@ -276,18 +282,15 @@ def webjob_get(*, name: str, kind: str, newest_run_id: bool = False) -> WebJob:
     return job
 
 
-def _job_with_newest_run_id() -> str:
-    """A job (by kind and name) with the run id of its newest run, which the
-    index run_job_newest answers: every POST .../run reads it. Written out, as
-    the ORM would write it: compiling the annotated queryset was 0.4 ms of a
-    run request's 2.4 ms of CPU (issue 18; config/statements.py says why)."""
+def _newest_run_id() -> str:
+    """The run id of a job's newest run, as an SQL expression over the job's
+    row, which the index run_job_newest answers: every POST .../run reads it
+    with the job, written out (config/statements.py): compiling the annotated
+    queryset was 0.4 ms of a run request's 2.4 ms of CPU (issue 18)."""
     q = connection.ops.quote_name
-    jobs, runs = q(WebJob._meta.db_table), q(Run._meta.db_table)
     return (
-        f"SELECT {jobs}.*, (SELECT r.{q('run_id')} FROM {runs} r"
-        f" WHERE r.{q('job_id')} = {jobs}.{q('id')} ORDER BY r.{q('run_id')} DESC"
-        f" LIMIT 1) AS {q('newest_run_id')} FROM {jobs}"
-        f" WHERE {jobs}.{q('kind')} = %s AND {jobs}.{q('name')} = %s"
+        f"(SELECT r.{q('run_id')} FROM {q(Run._meta.db_table)} r"
+        f" WHERE r.{q('job_id')} = {{id}} ORDER BY r.{q('run_id')} DESC LIMIT 1)"
     )
 
 
