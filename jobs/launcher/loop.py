@@ -530,7 +530,8 @@ class Launcher(OnDemandRuns):
                 if slot.verdict is not None:
                     slot.monitor._kill_group()
         for start in range(0, len(ended), BATCH):
-            self._together(ended[start : start + BATCH], self._finish, "finish")
+            batch = ended[start : start + BATCH]
+            self._together(batch, self._finish, "finish", one_alone=True)
             self.start_due()
 
     def _drain(self, slot: Slot) -> None:
@@ -608,12 +609,21 @@ class Launcher(OnDemandRuns):
         if fire.copied:
             shutil.rmtree(fire.plan["work_root"], ignore_errors=True)
 
-    def _together(self, items: list, work: Callable, what: str) -> None:
+    def _together(
+        self, items: list, work: Callable, what: str, *, one_alone: bool = False
+    ) -> None:
         """work(item) for each item in one transaction; if that fails, each on
-        its own, so that one bad item does not hold the others back."""
+        its own, so that one bad item does not hold the others back.
+        `one_alone`: a single item runs without a transaction, for work that
+        writes one statement and may be tried again (a run's finish: its
+        UPDATE is its commit; BEGIN and COMMIT were two more round trips for
+        each run that ended alone, issue 18)."""
         if not items:
             return
         try:
+            if one_alone and len(items) == 1:
+                work(items[0])
+                return
             with transaction.atomic():
                 for item in items:
                     work(item)
