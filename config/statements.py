@@ -127,6 +127,20 @@ def execute(model: type[models.Model], sql: str, params: Sequence[object] = ()) 
         return cursor.rowcount
 
 
+def execute_rows(
+    model: type[models.Model], sql: str, params: Sequence[object] = ()
+) -> list[tuple]:
+    """`execute`, for a statement that returns rows (`RETURNING`): the rows,
+    as tuples of plain values."""
+    db = connections[DEFAULT_DB_ALIAS]
+    text = _built(
+        db, ("execute", model, sql), lambda: sql.format_map(_Columns(db, model))
+    )
+    with db.cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.fetchall()
+
+
 def select_with(
     model: type[models.Model],
     related: str,

@@ -209,27 +209,35 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
     # already ended: a quick run can end before its request trims (it kept
     # 29 when the trim counted only ended runs and left one place for it).
     # Every run request trims: written out (config/statements.py), a LIMIT
-    # and OFFSET as the database's ORM backend writes them.
-    beyond = statements.select_rows(
-        Run,
-        ("pk", "run_id", "status"),
-        "{job} = %s ORDER BY {run_id} DESC "
-        + connection.ops.limit_offset_sql(keep, None),
-        [job.pk],
+    # and OFFSET as the database's ORM backend writes them; nothing refers to
+    # a run (no cascade, no signal), so rows go with a plain DELETE.
+    beyond = (
+        "SELECT {id} FROM {_table} WHERE {job} = %s ORDER BY {run_id} DESC "
+        + connection.ops.limit_offset_sql(keep, None)
     )
-    old = [
-        (pk, run_id)
-        for pk, run_id, status in beyond
-        if status not in ACTIVE_STATUSES  # never a run that is going
-    ]
+    ended = "{status} NOT IN (%s, %s)"  # never a run that is going
+    params = [job.pk, *(status.value for status in ACTIVE_STATUSES)]
+    if connection.features.can_return_columns_from_insert:  # RETURNING
+        # One statement: once a job has `keep` runs, every request trims one.
+        old = statements.execute_rows(
+            Run,
+            f"DELETE FROM {{_table}} WHERE {{id}} IN ({beyond}) AND {ended}"
+            " RETURNING {id}, {run_id}",
+            params,
+        )
+    else:  # SQLite before 3.35
+        old = statements.select_rows(
+            Run, ("pk", "run_id"), f"{{id}} IN ({beyond}) AND {ended}", params
+        )
+        if old:
+            marks = ", ".join(["%s"] * len(old))
+            statements.execute(
+                Run,
+                f"DELETE FROM {{_table}} WHERE {{id}} IN ({marks})",
+                [k for k, _ in old],
+            )
     if not old:
         return []
-    # Nothing refers to a run (no cascade, no signal): one DELETE, written out
-    # (QuerySet.delete collected and compiled it on every request).
-    marks = ", ".join(["%s"] * len(old))
-    statements.execute(
-        Run, f"DELETE FROM {{_table}} WHERE {{id}} IN ({marks})", [pk for pk, _ in old]
-    )
     folders = [job.data_dir / run_id for _, run_id in old]
     if remove:
         runs_remove(folders)

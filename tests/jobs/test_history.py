@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core.kudu import iso_utc, log_line, run_id_for, timespan
@@ -123,3 +124,31 @@ def test_it_keeps_30_runs_when_the_newest_ended_before_the_trim(api, settings):
     runs = api.get("/api/triggeredwebjobs/hello/history").json()["runs"]
     assert len(runs) == 30
     assert runs[-1]["id"] == run_id_for(base + timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["RETURNING", "no-RETURNING"])
+def test_a_trim_removes_ended_runs_beyond_30_but_never_one_going(
+    api, returning, monkeypatch
+):
+    # One DELETE ... RETURNING where the database has it, else a SELECT and
+    # a DELETE (SQLite before 3.35): the same runs go either way.
+    monkeypatch.setattr(
+        connection.features, "can_return_columns_from_insert", returning
+    )
+    api.deploy_fixture("hello", "hello.sh")
+    job = WebJob.objects.get(name="hello")
+    base = timezone.now() - timedelta(days=1)
+    going = Run.objects.create(
+        job=job,
+        run_id=run_id_for(base - timedelta(minutes=5)),
+        trigger="t",
+        start_time=base - timedelta(minutes=5),
+        status=RunStatus.RUNNING,
+    )
+    ended = old_runs(job, 32, base)
+
+    folders = run_trim(job=job, remove=False)
+
+    assert sorted(folders) == sorted(job.data_dir / r.run_id for r in ended[:2])
+    left = set(Run.objects.filter(job=job).values_list("pk", flat=True))
+    assert left == {going.pk, *(r.pk for r in ended[2:])}
