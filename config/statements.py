@@ -46,24 +46,75 @@ def update(
     are passed as they are (ints, strings)."""
     db = connections[DEFAULT_DB_ALIAS]
     add = add or {}
+    sql, fields = _built(
+        db,
+        ("update", model, *values, "+", *add, where),
+        lambda: _update_sql(db, model, values, add, where),
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, _update_args(db, fields, values, add, params))
+        return cursor.rowcount
+
+
+def update_returning(
+    model: type[models.Model],
+    values: dict[str, object],
+    where: str,
+    params: Sequence[object],
+    *,
+    related: str,
+    extra: Sequence[str],
+) -> list[models.Model]:
+    """`update` (without `add`) that returns the rows it updated, as
+    instances with their new values, each with fields of the row its foreign
+    key `related` points to as `<related>_<field>` (as in `select_with`): one
+    statement for a claim and the read after it. Only where the database
+    has RETURNING (`returning()`)."""
+    db = connections[DEFAULT_DB_ALIAS]
 
     def build() -> tuple[str, list[models.Field]]:
-        fields = [model._meta.get_field(name) for name in values]
-        sets = [f"{_quote(db, field.column)} = %s" for field in fields]
-        for name in add:
-            column = _column(db, model, name)
-            sets.append(f"{column} = {column} + %s")
-        condition = where.format_map(_Columns(db, model))
+        sql, fields = _update_sql(db, model, values, {}, where)
         table = _quote(db, model._meta.db_table)
-        return f"UPDATE {table} SET {', '.join(sets)} WHERE {condition}", fields
+        other = model._meta.get_field(related).related_model
+        key = f"{table}.{_column(db, model, related)}"
+        columns = "".join(
+            f", (SELECT o.{_column(db, other, name)}"
+            f" FROM {_quote(db, other._meta.db_table)} o"
+            f" WHERE o.{_column(db, other, 'pk')} = {key})"
+            f" AS {_quote(db, f'{related}_{name}')}"
+            for name in extra
+        )
+        return f"{sql} RETURNING {_all_columns(db, model, table)}{columns}", fields
 
-    sql, fields = _built(db, ("update", model, *values, "+", *add, where), build)
+    sql, fields = _built(
+        db, ("update_returning", model, *values, where, related, *extra), build
+    )
+    args = _update_args(db, fields, values, {}, params)
+    return _instances(db, model, sql, args, [f"{related}_{name}" for name in extra])
+
+
+def returning() -> bool:
+    """Whether the database has `RETURNING` (PostgreSQL; SQLite from 3.35)."""
+    return connections[DEFAULT_DB_ALIAS].features.can_return_columns_from_insert
+
+
+def _update_sql(db, model, values, add, where) -> tuple[str, list[models.Field]]:
+    fields = [model._meta.get_field(name) for name in values]
+    sets = [f"{_quote(db, field.column)} = %s" for field in fields]
+    for name in add:
+        column = _column(db, model, name)
+        sets.append(f"{column} = {column} + %s")
+    condition = where.format_map(_Columns(db, model))
+    table = _quote(db, model._meta.db_table)
+    return f"UPDATE {table} SET {', '.join(sets)} WHERE {condition}", fields
+
+
+def _update_args(db, fields, values, add, params) -> list:
+    """The SET values adapted as a save adapts them, then `add`'s, then `params`."""
     args = [
         f.get_db_prep_save(v, db) for f, v in zip(fields, values.values(), strict=True)
     ]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*args, *add.values(), *params])
-        return cursor.rowcount
+    return [*args, *add.values(), *params]
 
 
 def select(

@@ -217,7 +217,7 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
     )
     ended = "{status} NOT IN (%s, %s)"  # never a run that is going
     params = [job.pk, *(status.value for status in ACTIVE_STATUSES)]
-    if connection.features.can_return_columns_from_insert:  # RETURNING
+    if statements.returning():
         # One statement: once a job has `keep` runs, every request trims one.
         old = statements.execute_rows(
             Run,

@@ -33,13 +33,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from config import statements
 from config.clock import clock_offset
 from history.models import Run, RunStatus
 from history.services import run_finish
 from jobs.launcher.gate import gate_close, gate_open, gate_start
 from jobs.models import WebJob
-from jobs.runner import SHUTDOWN_MESSAGE, Monitor, _launch_plan, _run_spec, run_claim
+from jobs.runner import (
+    SHUTDOWN_MESSAGE,
+    Monitor,
+    _launch_plan,
+    _run_spec,
+    run_claim_read,
+)
 from jobs.storage import work_copy
 
 log = logging.getLogger("jobs.launcher")
@@ -53,7 +58,7 @@ SPARES_MAX = 32  # per launcher; the one unused longest goes first
 # making one (a process start, milliseconds) would hold up the claim of the
 # next run, which its queue task then wins (measured: runs 20 at a time).
 SPARE_QUIET = 0.02
-JOBS_KEPT = 1024  # jobs whose rows a launcher keeps (_read_run)
+JOBS_KEPT = 1024  # jobs whose rows a launcher keeps (_job_of)
 
 
 @dataclass
@@ -116,8 +121,9 @@ class OnDemandRuns:
             if pks:
                 self.last_run_seen = mono
             for pk in pks:
-                if self._guard(lambda p=pk: self._claim(p), f"claim run {pk}"):
-                    self.held[pk] = Held(pk, go_by=mono + GO_TIMEOUT)
+                run = self._guard(lambda p=pk: self._claim(p), f"claim run {pk}")
+                if run is not None:
+                    self.held[pk] = Held(pk, go_by=mono + GO_TIMEOUT, run=run)
             go, self.inbox_go = self.inbox_go, []
             for pk in go:
                 if pk in self.held:  # else the queue's, or never handed over
@@ -131,15 +137,16 @@ class OnDemandRuns:
                 return
             self._ready(waiting[0])
 
-    def _claim(self, pk: int) -> bool:
-        return run_claim(pk, monitor_pid=os.getpid(), status=RunStatus.RUNNING)
+    def _claim(self, pk: int) -> Run | None:
+        """The run, claimed here and read in the same statement, or None."""
+        return run_claim_read(pk, monitor_pid=os.getpid(), status=RunStatus.RUNNING)
 
     def _ready(self, held: Held) -> None:
         """The run read, its working copy made, its process at the gate. A run
         that cannot start fails with the reason (claimed here: it is never
         left Running with nothing behind it)."""
         try:
-            held.run = self._read_run(held.pk)
+            held.run.job = self._job_of(held.run)
             if self._use_spare(held):
                 return
             plan = _launch_plan(held.run.job)
@@ -160,22 +167,17 @@ class OnDemandRuns:
                 message = MSG_NOT_STARTED.format(error=exc)
             self._guard(lambda: self._fail(held, message), f"fail run {held.pk}")
 
-    def _read_run(self, pk: int) -> Run:
-        """The run with its job, in one statement written out (compiling
-        select_related().get() was a fifth of a launcher's CPU per run, issue
-        18): the job is this launcher's copy while its revision, which every
-        deploy and settings change moves, is the one the run's row joins."""
-        found = statements.select_with(Run, "job", ("revision",), "{id} = %s", [pk])
-        if not found:
-            raise Run.DoesNotExist(f"run {pk} is gone")
-        run = found[0]
+    def _job_of(self, run: Run) -> WebJob:
+        """The run's job: this launcher's copy while its revision, which every
+        deploy and settings change moves, is the one the claim read with the
+        run (reading the job with every run was a fifth of a launcher's CPU
+        per run, issue 18)."""
         job = self.jobs.get(run.job_id)
         if job is None or job.revision != run.job_revision:
             if len(self.jobs) >= JOBS_KEPT:
                 self.jobs.clear()
             job = self.jobs[run.job_id] = WebJob.objects.get(pk=run.job_id)
-        run.job = job
-        return run
+        return job
 
     def _use_spare(self, held: Held) -> bool:
         """The job's spare, when it fits the run: same deploy, no arguments,

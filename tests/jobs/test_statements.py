@@ -9,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from config import statements
 from core.kudu import run_id_for
 from history.models import Run, RunStatus
 from jobs.models import WebJob
+from jobs.runner import run_claim_read
 from jobs.services import webjob_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +102,26 @@ def test_an_insert_stores_what_save_stores(job):
     twin = Run(job=job, run_id=run_id_for(start), trigger="ins", start_time=start)
     with pytest.raises(IntegrityError):  # the same run id
         statements.insert(twin)
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["RETURNING", "no-RETURNING"])
+def test_a_claim_reads_the_run_it_claimed_once(job, returning, monkeypatch):
+    # One UPDATE ... RETURNING where the database has it, else an UPDATE and
+    # a SELECT (SQLite before 3.35): the same run, claimed once either way.
+    monkeypatch.setattr(
+        connection.features, "can_return_columns_from_insert", returning
+    )
+    WebJob.objects.filter(pk=job.pk).update(revision=4)
+    start = timezone.now()
+    run = Run.objects.create(
+        job=job, run_id=run_id_for(start), trigger="claim", start_time=start
+    )
+
+    claimed = run_claim_read(run.pk, monitor_pid=4242, status=RunStatus.RUNNING)
+
+    assert claimed is not None and claimed.pk == run.pk
+    assert (claimed.status, claimed.monitor_pid) == (RunStatus.RUNNING, 4242)
+    assert fields_of(claimed) == fields_of(Run.objects.get(pk=run.pk))
+    assert claimed.job_revision == 4
+    assert run_claim_read(run.pk, monitor_pid=1, status=RunStatus.RUNNING) is None
+    assert Run.objects.get(pk=run.pk).monitor_pid == 4242
