@@ -22,6 +22,7 @@ better.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
@@ -169,12 +170,7 @@ def select_rows(
 def execute(model: type[models.Model], sql: str, params: Sequence[object] = ()) -> int:
     """A statement over `model`'s table: `{_table}` is the quoted table,
     `{field}` a quoted column (as in `update`); the rows it changed."""
-    db = connections[DEFAULT_DB_ALIAS]
-    text = _built(
-        db, ("execute", model, sql), lambda: sql.format_map(_Columns(db, model))
-    )
-    with db.cursor() as cursor:
-        cursor.execute(text, params)
+    with _executed(model, sql, params) as cursor:
         return cursor.rowcount
 
 
@@ -183,13 +179,20 @@ def execute_rows(
 ) -> list[tuple]:
     """`execute`, for a statement that returns rows (`RETURNING`): the rows,
     as tuples of plain values."""
+    with _executed(model, sql, params) as cursor:
+        return cursor.fetchall()
+
+
+@contextmanager
+def _executed(model: type[models.Model], sql: str, params: Sequence[object]):
+    """The cursor that ran `sql` (as in `execute`), open while the caller reads."""
     db = connections[DEFAULT_DB_ALIAS]
     text = _built(
         db, ("execute", model, sql), lambda: sql.format_map(_Columns(db, model))
     )
     with db.cursor() as cursor:
         cursor.execute(text, params)
-        return cursor.fetchall()
+        yield cursor
 
 
 def select_with(

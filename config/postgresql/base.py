@@ -22,6 +22,9 @@ import select
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
+if is_psycopg3:
+    from psycopg.pq import TransactionStatus
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
@@ -30,9 +33,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super().is_usable()
         if conn.closed or conn.broken:
             return False
-        from psycopg import pq  # psycopg 3 only, as is_psycopg3 says
-
-        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
             return super().is_usable()
         poller = select.poll()
         try:

@@ -66,12 +66,15 @@ class Held:
     """A run claimed here: made ready (its process waits at the gate), then
     started on its go."""
 
-    pk: int
+    run: Run  # as its claim returned it
     go_by: float  # time.monotonic()
     go: bool = False
-    run: Run | None = None
     spec: dict | None = None
     gate: subprocess.Popen | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.run.pk
 
 
 @dataclass
@@ -123,7 +126,7 @@ class OnDemandRuns:
             for pk in pks:
                 run = self._guard(lambda p=pk: self._claim(p), f"claim run {pk}")
                 if run is not None:
-                    self.held[pk] = Held(pk, go_by=mono + GO_TIMEOUT, run=run)
+                    self.held[pk] = Held(run, go_by=mono + GO_TIMEOUT)
             go, self.inbox_go = self.inbox_go, []
             for pk in go:
                 if pk in self.held:  # else the queue's, or never handed over
@@ -142,7 +145,7 @@ class OnDemandRuns:
         return run_claim_read(pk, monitor_pid=os.getpid(), status=RunStatus.RUNNING)
 
     def _ready(self, held: Held) -> None:
-        """The run read, its working copy made, its process at the gate. A run
+        """The run's job, its working copy made, its process at the gate. A run
         that cannot start fails with the reason (claimed here: it is never
         left Running with nothing behind it)."""
         try:
@@ -256,8 +259,7 @@ class OnDemandRuns:
             shutil.rmtree(spare.spec["work_root"], ignore_errors=True)
 
     def _fail(self, held: Held, message: str) -> None:
-        run = held.run or Run.objects.select_related("job").get(pk=held.pk)
-        run_finish(run=run, status=RunStatus.FAILED, message=message)
+        run_finish(run=held.run, status=RunStatus.FAILED, message=message)
 
     def _go(self, held: Held) -> None:
         """Open the gate; the run is followed in a slot from now on."""
@@ -285,7 +287,7 @@ class OnDemandRuns:
                     shutil.rmtree(h.spec["work_root"], ignore_errors=True)
             self._guard(
                 lambda h=h: run_finish(
-                    run=h.run or Run.objects.select_related("job").get(pk=h.pk),
+                    run=h.run,
                     status=RunStatus.ABORTED,
                     message=SHUTDOWN_MESSAGE,
                 ),
