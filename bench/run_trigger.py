@@ -8,9 +8,9 @@ beside celery, on the real servers, two set-ups; and the other targets of issue
 
 For each configuration (A: SQLite + django-q2's ORM broker, the embedded default;
 B: PostgreSQL + Redis, the scale-out path) it starts a fresh instance as
-`runinstance` runs one (gunicorn 2 workers x 4 threads, one qcluster with 2
-workers, 2 launchers), deploys `--jobs` trivial jobs over HTTP and triggers
-runs with `POST .../run`:
+`runinstance` runs one (gunicorn with config/web.py's workers and threads,
+one qcluster with 2 workers, 2 launchers), deploys `--jobs` trivial jobs over
+HTTP and triggers runs with `POST .../run`:
 
 * one run at a time (`--serial`): trigger -> process start (client clock just
   before the POST to the job's own first instruction, bash's $EPOCHREALTIME),
@@ -70,6 +70,7 @@ from bench.trigger import ours, report  # noqa: E402
 from bench.trigger.lists import lists  # noqa: E402
 from bench.trigger.peer import LABEL as CELERY_LABEL  # noqa: E402
 from bench.trigger.peer import celery_runs  # noqa: E402
+from config import web  # noqa: E402
 from jobs.processes import become_subreaper  # noqa: E402
 
 LAUNCHERS = 2  # WEBJOBS_LAUNCHERS's default, as runinstance starts them
@@ -216,8 +217,10 @@ def main() -> int:
         + f" On-demand runs, per variant: {args.serial} runs one at a time, then "
         f"{args.runs} runs over {args.jobs} jobs (a job again once its run is "
         f"final); {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
-        f"{load():.1f} after. Ours as runinstance runs it: gunicorn 2 workers x 4 "
-        f"threads, one qcluster with 2 workers, {LAUNCHERS} launchers. "
+        f"{load():.1f} after. Ours as runinstance runs it: gunicorn "
+        f"{web.default_workers()} worker(s) x {web.THREADS} threads (a --before "
+        "checkout without config/web.py: 2 x 4, as it ran), one qcluster with 2 "
+        f"workers, {LAUNCHERS} launchers. "
         "Nearest-rank percentiles. Machine CPU: every process of the machine, "
         "other users' included: compare within a run, on a quiet machine."
     )

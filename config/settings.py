@@ -11,6 +11,7 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
+from config import web
 from config.env import (
     EnvError,
     database_from_url,
@@ -286,6 +287,17 @@ SCHEDULER_LEAD = env_float("SCHEDULER_LEAD", 0.5, minimum=0)
 # waits. Two is what bench/fire_lateness.py's full runs used; its quick runs
 # (BENCH_LAUNCHERS=1, 2, 3) did not show one count clearly better on 2 cores.
 WEBJOBS_LAUNCHERS = env_int("WEBJOBS_LAUNCHERS", 2, minimum=1)
+# gunicorn's workers and threads in runinstance (config/web.py says why one
+# worker per two cores is the default).
+WEB_WORKERS = env_int(
+    "WEBJOBS_WEB_WORKERS",
+    web.default_workers(),
+    minimum=1,
+    maximum=web.MAX_WORKERS,
+)
+WEB_THREADS = env_int(
+    "WEBJOBS_WEB_THREADS", web.THREADS, minimum=1, maximum=web.MAX_THREADS
+)
 
 # --- Storage queue actions (scheduler/queues.py) ----------------------------------
 # Every storage account is served by the local Azurite's queue service

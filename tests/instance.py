@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from config import web
 from jobs.environment import emulator_id
 from jobs.processes import alive, end_tree
 
@@ -147,27 +148,24 @@ class Processes:
         return self.start([*self.manage, "qcluster"], env, **kw)
 
     def gunicorn(
-        self, env: dict[str, str], port: int, *, workers: int = 2, **kw
+        self,
+        env: dict[str, str],
+        port: int,
+        *,
+        workers: int | None = None,
+        threads: int | None = None,
+        **kw,
     ) -> subprocess.Popen:
-        proc = self.start(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-                "--no-control-socket",  # as runinstance starts it
-            ],
-            env,
-            **kw,
+        """gunicorn as runinstance starts it (config/web.py), without its access
+        log: the workers and threads given, else the instance environment's
+        WEBJOBS_WEB_WORKERS / WEBJOBS_WEB_THREADS, else the defaults."""
+        command = web.gunicorn_command(
+            f"127.0.0.1:{port}",
+            workers=workers
+            or int(env.get("WEBJOBS_WEB_WORKERS") or web.default_workers()),
+            threads=threads or int(env.get("WEBJOBS_WEB_THREADS") or web.THREADS),
         )
+        proc = self.start(command, env, **kw)
         wait_for_port(port)
         return proc
 

@@ -1,7 +1,7 @@
 """A running emulator instance for a benchmark, and jobs deployed to it.
 
-`instance(key, root)` starts, in a temporary folder: (gunicorn, 2 workers x 4
-threads, with an admin user for HTTP Basic), one `qcluster`, `launchers`
+`instance(key, root)` starts, in a temporary folder: (gunicorn as runinstance
+serves, config/web.py, with an admin user for HTTP Basic), one `qcluster`, `launchers`
 `runlauncher` processes (as `runinstance` starts them) and (the engine,
 `runscheduler`), on A (SQLite + django-q2's ORM broker, the embedded default)
 or B (PostgreSQL + Redis, the scale-out path). `code` picks the checkout the
@@ -173,7 +173,14 @@ def instance(
                     "ensureadmin",
                 )
                 port = free_port()
-                procs.gunicorn(environ, port, log=root / "gunicorn.log")
+                # As runinstance of `code` serves: config/web.py's default, or
+                # for code from before that file, the 2 x 4 it had fixed.
+                served = (
+                    {}
+                    if (code / "config" / "web.py").exists()
+                    else {"workers": 2, "threads": 4}
+                )
+                procs.gunicorn(environ, port, log=root / "gunicorn.log", **served)
                 base = f"http://127.0.0.1:{port}"
             cluster = procs.qcluster(environ, log=root / "qcluster.log")
             inst = Instance(key, root, environ, procs, cluster, base)

@@ -6,6 +6,7 @@ import signal
 import stat
 import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from config.env import database_to_url
+from config.web import default_workers
 from jobs.processes import alive, descendants
 from tests.helpers import FIXTURES, make_zip
 from tests.instance import (
@@ -110,6 +112,7 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
         DATABASE_URL=database_to_url(connection.settings_dict),
         WEBSITE_INSTANCE_ID="runinst1",
         HOME=str(home),
+        WEBJOBS_WEB_WORKERS="2",
     )
     env.pop("XDG_RUNTIME_DIR", None)
     with runinstance(["--port", str(port)], env, tmp_path / "instance.log") as proc:
@@ -138,6 +141,11 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
         # other's, and a way in to stop or resize the web): none here.
         assert not (home / ".gunicorn").exists()
         tree = descendants(proc.pid)
+        # WEBJOBS_WEB_WORKERS is how many requests are served in parallel.
+        web = {
+            p for p in tree if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes()
+        }
+        assert len([p for p in web if parent_of(p) in web]) == 2
         assert len(tree) >= 4  # gunicorn, qcluster, a run monitor and the job at least
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -145,6 +153,35 @@ def test_runinstance_serves_runs_and_stops_everything_on_sigterm(
     from history.models import Run
 
     assert Run.objects.get().status == "Aborted"
+
+
+def parent_of(pid: int) -> int:
+    stat_line = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat_line.rsplit(")", 1)[1].split()[1])
+
+
+def test_runinstance_serves_with_one_web_worker_per_two_cores():
+    assert [default_workers(cores) for cores in (1, 2, 3, 4, 8, 64)] == [
+        1,
+        1,
+        1,
+        2,
+        4,
+        32,
+    ]
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--web-workers", "0"], "--web-workers: must be 1 to 64, not 0"),
+        (["--web-threads", "257"], "--web-threads: must be 1 to 256, not 257"),
+        (["--web-workers", "two"], "--web-workers: not a whole number: 'two'"),
+    ],
+)
+def test_runinstance_refuses_a_web_server_it_cannot_start(option, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("runinstance", *option)
 
 
 def test_the_system_check_refuses_a_non_utc_setup(settings):

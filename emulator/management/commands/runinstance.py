@@ -15,6 +15,7 @@ A stop always stops everything, within WEBJOBS_SHUTDOWN_GRACE:
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ import traceback
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.web import MAX_THREADS, MAX_WORKERS, gunicorn_command
 from emulator.azurite import azurite_start
 from jobs.processes import (
     alive,
@@ -44,6 +46,21 @@ from jobs.processes import (
 STOP_GRACE = float(os.environ.get("WEBJOBS_SHUTDOWN_GRACE", "35"))
 
 
+def count_up_to(maximum: int):
+    """An argparse type: a whole number from 1 to `maximum`."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be 1 to {maximum}, not {value}")
+        return value
+
+    return parse
+
+
 class Command(BaseCommand):
     help = (
         "Run one emulator instance: gunicorn, django-q2 cluster, scheduler engine, "
@@ -54,11 +71,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
-        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--web-workers",
+            type=count_up_to(MAX_WORKERS),
+            default=settings.WEB_WORKERS,
+            help="gunicorn workers (WEBJOBS_WEB_WORKERS; default one per two cores)",
+        )
+        parser.add_argument(
+            "--web-threads",
+            type=count_up_to(MAX_THREADS),
+            default=settings.WEB_THREADS,
+            help="threads of each gunicorn worker (WEBJOBS_WEB_THREADS; default 8)",
+        )
         parser.add_argument("--no-web", action="store_true", help="queue only")
 
     def handle(
-        self, *args, host: str, port: int, web_workers: int, no_web: bool, **options
+        self,
+        *args,
+        host: str,
+        port: int,
+        web_workers: int,
+        web_threads: int,
+        no_web: bool,
+        **options,
     ) -> None:
         front = os.getpid()
         become_subreaper()  # the keeper's orphans, should it die first
@@ -69,7 +104,7 @@ class Command(BaseCommand):
             try:
                 os.setsid()  # a kill of this command's group spares it
                 parent_death_signal(signal.SIGTERM)
-                code = self._keep(host, port, web_workers, no_web, front)
+                code = self._keep(host, port, web_workers, web_threads, no_web, front)
             except BaseException:  # noqa: BLE001  (a forked child must not return)
                 traceback.print_exc()
             finally:
@@ -93,7 +128,13 @@ class Command(BaseCommand):
             raise CommandError("The instance stopped because one of its processes did.")
 
     def _keep(
-        self, host: str, port: int, web_workers: int, no_web: bool, front: int
+        self,
+        host: str,
+        port: int,
+        web_workers: int,
+        web_threads: int,
+        no_web: bool,
+        front: int,
     ) -> int:
         """The keeper: start the instance's processes, watch them, stop them."""
         become_subreaper()
@@ -106,29 +147,12 @@ class Command(BaseCommand):
         azurite = azurite_start() if settings.AZURITE else None
         if not no_web:
             children["web"] = self._spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi:application",
-                    "--bind",
+                gunicorn_command(
                     f"{host}:{port}",
-                    "--workers",
-                    str(web_workers),
-                    "--threads",
-                    "4",
-                    "--graceful-timeout",
-                    "10",
-                    "--timeout",
-                    "120",
-                    "--access-logfile",
-                    "-",
-                    "--log-level",
-                    "warning",
-                    # gunicorn >= 25.1 would listen on a control socket in
-                    # $HOME, the same path for every instance of the user.
-                    "--no-control-socket",
-                ]
+                    workers=web_workers,
+                    threads=web_threads,
+                    access_log=True,
+                )
             )
         children["queue"] = self._spawn([*manage, "qcluster"])
         children["engine"] = self._spawn([*manage, "runscheduler"])
