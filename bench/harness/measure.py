@@ -47,6 +47,25 @@ def own_and_children_cpu(pid: int) -> tuple[float, float]:
     return own / CLK_TCK, (int(fields[13]) + int(fields[14])) / CLK_TCK
 
 
+def named_cpu(name: str) -> float:
+    """CPU seconds of the live processes called `name` (their comm), for the
+    servers: PostgreSQL's processes and backends (a backend that exited in
+    between is not counted), Redis."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                head, _, tail = f.read().rpartition(b")")
+        except OSError:
+            continue
+        if head.partition(b"(")[2].decode(errors="replace") == name:
+            fields = tail.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
 def machine_cpu() -> float:
     """CPU seconds the whole machine has used (all processes, all users)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]

@@ -25,6 +25,7 @@ from bench.harness.measure import (
     children_cpu,
     group_cpu,
     machine_cpu,
+    named_cpu,
     own_and_children_cpu,
 )
 from bench.lateness.measure import reap_orphans
@@ -232,5 +233,7 @@ def cpu_sample(inst: Instance) -> dict[str, float]:
         "jobs": sum(theirs for _, theirs in launchers),
         "monitors": children_cpu(),
         "driver": own.user + own.system,
+        "postgres": named_cpu("postgres"),
+        "redis": named_cpu("redis-server"),
         "machine": machine_cpu(),
     }

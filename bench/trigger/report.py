@@ -24,6 +24,8 @@ CPU_PARTS = (
     ("monitors", "run monitors forked per run, with their jobs"),
     ("worker", "celery worker (prefork 2), with its jobs"),
     ("driver", "the driver (HTTP client / celery client)"),
+    ("postgres", "PostgreSQL (every server process on the machine)"),
+    ("redis", "Redis (the machine's server)"),
     ("machine", "machine (all processes, servers and other users included)"),
 )
 
