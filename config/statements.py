@@ -11,6 +11,9 @@ their model fields exactly as the ORM adapts them, rows are converted by the
 fields' converters as the ORM converts them, and the statements go through
 Django's cursor (its wrappers, query logging, transactions).
 
+On PostgreSQL they are bound on the server and prepared once they repeat
+(`bound_cursor`, config/postgresql/base.py).
+
 Each statement's text is built once per shape (model, fields, condition) and
 kept (`_built`): building it again quoted every column through Django's
 connection proxy, which was most of a short read's CPU.
@@ -52,7 +55,7 @@ def update(
         ("update", model, *values, "+", *add, where),
         lambda: _update_sql(db, model, values, add, where),
     )
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, _update_args(db, fields, values, add, params))
         return cursor.rowcount
 
@@ -162,7 +165,7 @@ def select_rows(
         return f"SELECT {columns} FROM {table} WHERE {condition}"
 
     sql = _built(db, ("rows", model, *fields, where), build)
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -190,7 +193,7 @@ def _executed(model: type[models.Model], sql: str, params: Sequence[object]):
     text = _built(
         db, ("execute", model, sql), lambda: sql.format_map(_Columns(db, model))
     )
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(text, params)
         yield cursor
 
@@ -250,12 +253,20 @@ def insert(obj: models.Model) -> None:
 
     sql, fields, returning = _built(db, ("insert", model, new_key), build)
     values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, values)
         if new_key:
             key = cursor.fetchone()[0] if returning else cursor.lastrowid
             setattr(obj, pk.attname, key)
     obj._state.adding, obj._state.db = False, db.alias
+
+
+def _cursor(db):
+    """Where the backend has one (config/postgresql/), a cursor that binds on
+    the server, so that these statements, run again and again, are prepared;
+    else Django's cursor."""
+    bound = getattr(db, "bound_cursor", None)
+    return bound() if bound is not None else db.cursor()
 
 
 def _built(db, shape: tuple, build: Callable[[], object]):
@@ -294,7 +305,7 @@ def _instances(
     converters (RawQuerySet did this too, and cost twice as much: it resolved
     the columns, converters and init order again on every call)."""
     names, converters = _built(db, ("readers", model), lambda: _readers(db, model))
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = []

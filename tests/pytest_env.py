@@ -12,6 +12,11 @@ _root = tempfile.mkdtemp(prefix="webjobs-test-")
 os.environ["WEBJOBS_ROOT"] = _root
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("DATABASE_URL", None)
+# The in-process tests use SQLite; WEBJOBS_TEST_DATABASE_URL runs them on
+# another database (tests/jobs/test_statements_postgresql.py runs the
+# written-out statements' tests on PostgreSQL this way).
+if os.environ.get("WEBJOBS_TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["WEBJOBS_TEST_DATABASE_URL"]
 os.environ.pop("REDIS_URL", None)
 # The queue's tasks run inline in tests (through django-q2's async_task); the
 # tests that prove the real cluster start `manage.py qcluster` themselves.

@@ -13,6 +13,23 @@ polls the socket without waiting, and only when something came does it ask
 Django's check, which then fails and the connection is opened again, as
 before. A connection inside a transaction, or not a psycopg 3 one, gets
 Django's check unchanged.
+
+`bound_cursor()`: a cursor that binds its parameters on the server, for the
+run path's written-out statements (config/statements.py) only. Django's cursors
+bind on the client (psycopg's ClientCursor: every statement is sent as new
+text, with its values quoted in), so PostgreSQL parses and plans each one again.
+psycopg's own cursor sends the text and the values apart, and once a
+connection has run a text 5 times (psycopg's `prepare_threshold`) prepares it:
+each later run is a bind and an execute. Django turns psycopg's preparing off
+(for connection poolers) unless the database's OPTIONS set `prepare_threshold`;
+this backend sets 5 instead, which changes nothing else (Django's client-side
+cursors never prepare). OPTIONS `{"prepare_threshold": None}` turns it off.
+Measured on this machine for the claim (an UPDATE ... RETURNING with a
+subquery), per statement: PostgreSQL's CPU 103-127 -> 47-50 us, the client's
+39-44 -> 26-31 us. The rest of Django keeps client-side binding (Django's
+`server_side_binding` option would turn it on for every ORM query, which
+Django's documentation warns some queries do not survive); these statements
+are plain SELECT, INSERT, UPDATE and DELETE over columns, where it is the same.
 """
 
 from __future__ import annotations
@@ -23,10 +40,24 @@ from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
 if is_psycopg3:
-    from psycopg.pq import TransactionStatus
+    import psycopg
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format, TransactionStatus
+
+    TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+
+
+# Runs of one text on a connection before psycopg prepares it (its default).
+PREPARE_THRESHOLD = 5
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self) -> dict:
+        params = super().get_connection_params()
+        if is_psycopg3 and "prepare_threshold" not in self.settings_dict["OPTIONS"]:
+            params["prepare_threshold"] = PREPARE_THRESHOLD
+        return params
+
     def is_usable(self) -> bool:
         conn = self.connection
         if not is_psycopg3 or conn is None:
@@ -42,3 +73,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except (OSError, ValueError):
             return False
         return not said or super().is_usable()
+
+    def bound_cursor(self):
+        """A cursor as `cursor()` gives, whose statements are bound on the
+        server and prepared once they repeat (the module's docstring); Django's
+        own cursor where the driver is not psycopg 3."""
+        if not is_psycopg3:
+            return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            bound = psycopg.Cursor(self.connection)
+            # The zone of the datetimes it reads, as Django's create_cursor sets it.
+            loader = self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+            if self.timezone != loader.timezone:
+                register_tzloader(self.timezone, bound)
+            return self._prepare_cursor(bound)

@@ -1,0 +1,93 @@
+"""The run path's written-out statements on PostgreSQL, where they are bound on
+the server and prepared once they repeat (config/postgresql/base.py): they
+still read and write what the ORM does, and a repeated one is prepared.
+
+The in-process tests run on SQLite; this runs the statements' own tests again
+in a pytest of their own on a PostgreSQL database (WEBJOBS_TEST_DATABASE_URL,
+tests/pytest_env.py)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+
+from django.db.utils import ConnectionHandler
+
+from config.env import database_from_url
+from tests.instance import BASE_DIR, PG_ADMIN_URL, instance_env, require_services
+
+# The tests that force the path without RETURNING are left out: PostgreSQL has
+# RETURNING, and Django's own insert cannot run there without it.
+MODULES = ("tests/jobs/test_statements.py", "tests/jobs/test_history.py")
+
+
+def test_the_written_out_statements_read_what_the_orm_reads_on_postgresql():
+    require_services()
+    name = f"stmt{uuid.uuid4().hex[:10]}"
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--reuse-db",  # kept, to be found below, then dropped
+                "-k",
+                "not no-RETURNING",
+                *MODULES,
+            ],
+            cwd=BASE_DIR,
+            env=instance_env(WEBJOBS_TEST_DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        ran_there = _drop(f"test_{name}")
+    finally:
+        _drop(f"test_{name}")
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert ran_there, "the tests did not run on PostgreSQL"
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= 10, summary
+    assert "skipped" not in summary and "deselected" in summary, summary
+
+
+def test_a_statement_run_again_is_prepared_by_the_server(django_db_blocker):
+    require_services()
+    settings = database_from_url(PG_ADMIN_URL, default_sqlite=BASE_DIR / "unused")
+    handler = ConnectionHandler({"default": settings})
+    db = handler["default"]
+    query = "SELECT count(*) FROM pg_class WHERE relpages > %s"
+    with django_db_blocker.unblock():  # its own connection, not the test database
+        try:
+            for _ in range(6):  # psycopg prepares a text on its 5th run
+                with db.bound_cursor() as cursor:
+                    cursor.execute(query, [3])
+                    assert cursor.fetchone()[0] >= 0
+            with db.cursor() as cursor:
+                cursor.execute("SELECT statement FROM pg_prepared_statements")
+                prepared = [row[0] for row in cursor.fetchall()]
+        finally:
+            handler.close_all()
+    assert prepared == [query.replace("%s", "$1")]
+
+
+def _drop(database: str) -> bool:
+    """Drop `database` if it is there; whether it was."""
+    import psycopg
+
+    with psycopg.connect(
+        "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
+    ) as admin:
+        found = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+        ).fetchone()
+        if found:
+            admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    return found is not None
