@@ -143,6 +143,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif not env_bool("WEBJOBS_DB_PREPARE", True):
+    # Behind a pooler that cannot carry prepared statements: none
+    # (config/postgresql/base.py prepares the run path's statements).
+    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": None}
     # In tests the database the test runner creates is the one child processes
     # (run monitors, a real qcluster) are told to open, so TEST NAME == NAME.
     DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}

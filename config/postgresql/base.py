@@ -23,7 +23,8 @@ connection has run a text 5 times (psycopg's `prepare_threshold`) prepares it:
 each later run is a bind and an execute. Django turns psycopg's preparing off
 (for connection poolers) unless the database's OPTIONS set `prepare_threshold`;
 this backend sets 5 instead, which changes nothing else (Django's client-side
-cursors never prepare). OPTIONS `{"prepare_threshold": None}` turns it off.
+cursors never prepare). OPTIONS `{"prepare_threshold": None}` turns it off
+(WEBJOBS_DB_PREPARE=false, config/settings.py).
 Measured on this machine for the claim (an UPDATE ... RETURNING with a
 subquery), per statement: PostgreSQL's CPU 103-127 -> 47-50 us, the client's
 39-44 -> 26-31 us. The rest of Django keeps client-side binding (Django's

@@ -8,14 +8,15 @@ tests/pytest_env.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import uuid
 
+import pytest
 from django.db.utils import ConnectionHandler
 
-from config.env import database_from_url
 from tests.instance import BASE_DIR, PG_ADMIN_URL, instance_env, require_services
 
 # The tests that force the path without RETURNING are left out: PostgreSQL has
@@ -58,9 +59,12 @@ def test_the_written_out_statements_read_what_the_orm_reads_on_postgresql():
     assert "skipped" not in summary and "deselected" in summary, summary
 
 
-def test_a_statement_run_again_is_prepared_by_the_server(django_db_blocker):
+@pytest.mark.parametrize("prepare", ["", "false"])
+def test_a_statement_run_again_is_prepared_unless_turned_off(
+    prepare, django_db_blocker
+):
     require_services()
-    settings = database_from_url(PG_ADMIN_URL, default_sqlite=BASE_DIR / "unused")
+    settings = _settings(DATABASE_URL=PG_ADMIN_URL, WEBJOBS_DB_PREPARE=prepare)
     handler = ConnectionHandler({"default": settings})
     db = handler["default"]
     query = "SELECT count(*) FROM pg_class WHERE relpages > %s"
@@ -75,7 +79,25 @@ def test_a_statement_run_again_is_prepared_by_the_server(django_db_blocker):
                 prepared = [row[0] for row in cursor.fetchall()]
         finally:
             handler.close_all()
-    assert prepared == [query.replace("%s", "$1")]
+    assert prepared == ([] if prepare == "false" else [query.replace("%s", "$1")])
+
+
+def _settings(**env: str) -> dict:
+    """DATABASES["default"] as config/settings.py makes it from `env`."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings;"
+            "print(json.dumps(settings.DATABASES['default']))",
+        ],
+        cwd=BASE_DIR,
+        env=instance_env(**env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
 
 
 def _drop(database: str) -> bool:
