@@ -31,21 +31,52 @@ subquery), per statement: PostgreSQL's CPU 103-127 -> 47-50 us, the client's
 `server_side_binding` option would turn it on for every ORM query, which
 Django's documentation warns some queries do not survive); these statements
 are plain SELECT, INSERT, UPDATE and DELETE over columns, where it is the same.
+
+The datetimes it reads: Django reads every timestamptz through its own loader
+(a subclass of psycopg's pure-Python one, to set the zone), about 4 us each
+here; Kudu's job list reads three a job (a thousand jobs: ~12 ms of a ~90 ms
+request, py-spy). `IsoTzLoader` parses PostgreSQL's ISO text with
+`datetime.fromisoformat` (0.3 us) and sets the zone as Django does; a text that
+it does not take (infinity, BC, a DateStyle other than ISO) goes to Django's.
 """
 
 from __future__ import annotations
 
 import select
+from datetime import datetime
+from functools import lru_cache
 
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
 if is_psycopg3:
     import psycopg
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from django.db.backends.postgresql.psycopg_any import (
+        BaseTzLoader,
+        register_tzloader,
+    )
+    from psycopg.adapt import AdaptersMap
     from psycopg.pq import Format, TransactionStatus
 
     TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+
+    class IsoTzLoader(BaseTzLoader):
+        """Django's timestamptz loader, the ISO text parsed in C."""
+
+        def load(self, data):
+            try:
+                value = datetime.fromisoformat(bytes(data).decode())
+            except ValueError:
+                return super().load(data)  # raises as Django's does, or reads it
+            return value.replace(tzinfo=self.timezone)
+
+    @lru_cache
+    def with_iso_loader(template: AdaptersMap, timezone) -> AdaptersMap:
+        """Django's adapters for a connection, timestamptz read by IsoTzLoader."""
+        adapters = AdaptersMap(template)
+        loader = type("IsoTzLoader", (IsoTzLoader,), {"timezone": timezone})
+        adapters.register_loader("timestamptz", loader)
+        return adapters
 
 
 # Runs of one text on a connection before psycopg prepares it (its default).
@@ -57,6 +88,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         if is_psycopg3 and "prepare_threshold" not in self.settings_dict["OPTIONS"]:
             params["prepare_threshold"] = PREPARE_THRESHOLD
+        if is_psycopg3 and "context" in params:
+            params["context"] = with_iso_loader(params["context"], self.timezone)
         return params
 
     def is_usable(self) -> bool:

@@ -15,8 +15,11 @@ import sys
 import uuid
 
 import pytest
+from django.db import DataError
 from django.db.utils import ConnectionHandler
+from psycopg.pq import Format
 
+from config.postgresql.base import TIMESTAMPTZ_OID
 from tests.instance import BASE_DIR, PG_ADMIN_URL, instance_env, require_services
 
 # The tests that force the path without RETURNING are left out: PostgreSQL has
@@ -113,3 +116,48 @@ def _drop(database: str) -> bool:
         if found:
             admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
     return found is not None
+
+
+TIMESTAMPS = (
+    "2026-12-06 17:00:00+00",
+    "2026-12-06 17:00:00.123456+00",
+    "2026-12-06 17:00:00.5+00",
+    "2026-06-01 12:00:00.000001+02",
+    "1901-12-13 20:45:52-01:30",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+)
+
+
+@pytest.mark.parametrize("use_tz", [True, False])
+def test_datetimes_are_read_as_djangos_backend_reads_them(
+    use_tz, django_db_blocker, settings
+):
+    require_services()
+    settings.USE_TZ = use_tz
+    ours = _settings(DATABASE_URL=PG_ADMIN_URL)
+    handler = ConnectionHandler(
+        {"default": ours, "django": {**ours, "ENGINE": "django.db.backends.postgresql"}}
+    )
+    values = ", ".join(f"('{text}'::timestamptz)" for text in TIMESTAMPS)
+    read = {}
+    with django_db_blocker.unblock():
+        try:
+            for alias in ("default", "django"):
+                with handler[alias].cursor() as cursor:
+                    cursor.execute(f"SELECT v FROM (VALUES {values}, (NULL)) AS t(v)")
+                    read[alias] = [row[0] for row in cursor.fetchall()]
+                    with pytest.raises(DataError, match="too large"):
+                        cursor.execute("SELECT 'infinity'::timestamptz")
+                        cursor.fetchall()
+            loader = handler["default"].connection.adapters.get_loader(
+                TIMESTAMPTZ_OID, Format.TEXT
+            )
+        finally:
+            handler.close_all()
+    assert loader.__name__ == "IsoTzLoader"  # the one measured, not Django's
+    assert read["default"] == read["django"]
+    assert [v and v.tzinfo for v in read["default"]] == [
+        v and v.tzinfo for v in read["django"]
+    ]
+    assert read["default"][1].microsecond == 123456 and read["default"][-1] is None
