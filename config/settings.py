@@ -143,15 +143,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-elif not env_bool("WEBJOBS_DB_PREPARE", True):
-    # Behind a pooler that cannot carry prepared statements: none
-    # (config/postgresql/base.py prepares the run path's statements).
-    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": None}
     # In tests the database the test runner creates is the one child processes
     # (run monitors, a real qcluster) are told to open, so TEST NAME == NAME.
     DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if not env_bool("WEBJOBS_DB_PREPARE", True):
+        # Behind a pooler that cannot carry prepared statements: none
+        # (config/postgresql/base.py prepares the run path's statements).
+        DATABASES["default"]["OPTIONS"] = {"prepare_threshold": None}
 # Connections are kept between requests, on SQLite too: django-q2's ORM broker
 # calls close_old_connections() twice per enqueue, and with no age each call
 # closed the request's connection and the next query opened it again, with its

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as fixed_zone
 
 import pytest
 from django.db import connection
@@ -27,6 +28,13 @@ def test_it_formats_times_and_durations_as_json_net():
     )
     assert (
         iso_utc(datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)) == "2024-05-01T12:30:45Z"
+    )
+    assert iso_utc(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"
+    assert (
+        iso_utc(
+            datetime(2024, 5, 1, 14, 30, 45, 10, tzinfo=fixed_zone(timedelta(hours=2)))
+        )
+        == "2024-05-01T12:30:45.00001Z"
     )
     assert timespan(timedelta(seconds=5, microseconds=333332)) == "00:00:05.3333320"
     assert timespan(timedelta(days=1, hours=2, minutes=3, seconds=4)) == "1.02:03:04"
