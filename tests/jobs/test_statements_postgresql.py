@@ -68,6 +68,7 @@ def test_a_statement_run_again_is_prepared_unless_turned_off(
 ):
     require_services()
     settings = _settings(DATABASE_URL=PG_ADMIN_URL, WEBJOBS_DB_PREPARE=prepare)
+    assert settings["CONN_HEALTH_CHECKS"] is True  # either way
     handler = ConnectionHandler({"default": settings})
     db = handler["default"]
     query = "SELECT count(*) FROM pg_class WHERE relpages > %s"
