@@ -23,10 +23,6 @@ from jobs.models import (
     WebJob,
 )
 
-# Fields a list does not show: not read (a thousand rows each, on every poll).
-JOB_UNLISTED = ("script_host", "extension", "deployed_at", "deployed_by", "revision")
-# Not in a list's JSON (`message` is: run_json shows why a run failed).
-RUN_UNLISTED = ("scheduled_time", "pid")
 # Kudu's "not yet ended" DateTime (Json.NET default(DateTime)).
 KUDU_NO_END = "0001-01-01T00:00:00"
 
@@ -111,9 +107,13 @@ def webjob_list(*, kind: str | None = None) -> list[tuple[WebJob, Run | None]]:
     jobs = WebJob.objects.annotate(newest_run=Subquery(newest[:1]))
     if kind:
         jobs = jobs.filter(kind=kind)
-    jobs = list(jobs.defer(*JOB_UNLISTED))
+    # Every column is read, those the JSON does not show too: leaving them out
+    # (defer) made each row a deferred instance, which cost more than reading
+    # them once timestamps load in C (config/postgresql/): 1,000 jobs, CPU of
+    # the list in-process 48.3 -> 44.6 ms on PostgreSQL, 54.5 -> 53.1 on SQLite.
+    jobs = list(jobs)
     ids = [job.newest_run for job in jobs if job.newest_run]
-    runs = Run.objects.filter(pk__in=ids).defer(*RUN_UNLISTED)
+    runs = Run.objects.filter(pk__in=ids)
     runs = {run.pk: run for run in runs} if ids else {}
     for job in jobs:
         if job.newest_run in runs:
