@@ -70,8 +70,8 @@ from bench.trigger import ours, report  # noqa: E402
 from bench.trigger.lists import lists  # noqa: E402
 from bench.trigger.peer import LABEL as CELERY_LABEL  # noqa: E402
 from bench.trigger.peer import celery_runs  # noqa: E402
-from config import web  # noqa: E402
 from jobs.processes import become_subreaper  # noqa: E402
+from tests.instance import web_shape  # noqa: E402
 
 LAUNCHERS = 2  # WEBJOBS_LAUNCHERS's default, as runinstance starts them
 
@@ -210,6 +210,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.verdicts(variants)
+    workers, threads = web_shape(os.environ)
     checks = time_check_password(args.checks) if variants else []
     header = (
         f"This code: {code}."
@@ -218,7 +219,7 @@ def main() -> int:
         f"{args.runs} runs over {args.jobs} jobs (a job again once its run is "
         f"final); {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
         f"{load():.1f} after. Ours as runinstance runs it: gunicorn "
-        f"{web.default_workers()} worker(s) x {web.THREADS} threads (a --before "
+        f"{workers} worker(s) x {threads} threads (a --before "
         "checkout without config/web.py: 2 x 4, as it ran), one qcluster with 2 "
         f"workers, {LAUNCHERS} launchers. "
         "Nearest-rank percentiles. Machine CPU: every process of the machine, "

@@ -5,7 +5,7 @@ Workers and threads (measured with bench/run_trigger.py, issue 18): gunicorn's
 gthread workers are processes, each with a pool of threads. On this project's
 2-core machine one worker of 8 threads served 600 on-demand runs with about 40%
 less web CPU a run than two workers of 4 threads (machine CPU a run 12-14 ms ->
-10-12 ms, 130-150 -> 150-180 runs a second, four alternating passes of each,
+10-12 ms, 130-150 -> 150-180 runs a second, three alternating rounds of each,
 SQLite and PostgreSQL): on two cores the instance's other processes (queue,
 launchers, engine, database) already take the second core, and a second web
 worker only adds its own caches and hand-offs to compete with them. So the

@@ -45,6 +45,11 @@ class RunRequestError(ValueError):
     """400: the request itself is wrong."""
 
 
+# A run that is going, as written-out statements (config/statements.py) ask it.
+_ACTIVE_VALUES = [status.value for status in ACTIVE_STATUSES]
+_ACTIVE_MARKS = ", ".join(["%s"] * len(ACTIVE_STATUSES))
+
+
 def run_build(
     *,
     job,
@@ -215,8 +220,8 @@ def run_trim(*, job, remove: bool = True) -> list[Path]:
         "SELECT {id} FROM {_table} WHERE {job} = %s ORDER BY {run_id} DESC "
         + connection.ops.limit_offset_sql(keep, None)
     )
-    ended = "{status} NOT IN (%s, %s)"  # never a run that is going
-    params = [job.pk, *(status.value for status in ACTIVE_STATUSES)]
+    ended = f"{{status}} NOT IN ({_ACTIVE_MARKS})"  # never a run that is going
+    params = [job.pk, *_ACTIVE_VALUES]
     if statements.returning():
         # One statement: once a job has `keep` runs, every request trims one.
         old = statements.execute_rows(
@@ -261,8 +266,8 @@ def run_finish(
     updated = statements.update(
         Run,
         {"status": status, "end_time": now, "message": message, "exit_code": exit_code},
-        "{id} = %s AND {status} IN (%s, %s)",
-        [run.pk, *(s.value for s in ACTIVE_STATUSES)],
+        f"{{id}} = %s AND {{status}} IN ({_ACTIVE_MARKS})",
+        [run.pk, *_ACTIVE_VALUES],
     )
     if not updated:
         return

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +68,15 @@ def require_services() -> None:
                     f"{what} is required (REQUIRE_SERVICES=1) but not reachable"
                 )
             pytest.skip(SERVICES_MISSING.format(what=what))
+
+
+def web_shape(env: Mapping[str, str]) -> tuple[int, int]:
+    """gunicorn's (workers, threads) as runinstance takes them from `env`:
+    WEBJOBS_WEB_WORKERS / WEBJOBS_WEB_THREADS, else config/web.py's defaults."""
+    return (
+        int(env.get("WEBJOBS_WEB_WORKERS") or web.default_workers()),
+        int(env.get("WEBJOBS_WEB_THREADS") or web.THREADS),
+    )
 
 
 def instance_env(**overrides: str) -> dict[str, str]:
@@ -157,13 +166,12 @@ class Processes:
         **kw,
     ) -> subprocess.Popen:
         """gunicorn as runinstance starts it (config/web.py), without its access
-        log: the workers and threads given, else the instance environment's
-        WEBJOBS_WEB_WORKERS / WEBJOBS_WEB_THREADS, else the defaults."""
+        log: the workers and threads given, else `web_shape(env)`."""
+        default_workers, default_threads = web_shape(env)
         command = web.gunicorn_command(
             f"127.0.0.1:{port}",
-            workers=workers
-            or int(env.get("WEBJOBS_WEB_WORKERS") or web.default_workers()),
-            threads=threads or int(env.get("WEBJOBS_WEB_THREADS") or web.THREADS),
+            workers=workers or default_workers,
+            threads=threads or default_threads,
         )
         proc = self.start(command, env, **kw)
         wait_for_port(port)

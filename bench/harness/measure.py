@@ -47,11 +47,11 @@ def own_and_children_cpu(pid: int) -> tuple[float, float]:
     return own / CLK_TCK, (int(fields[13]) + int(fields[14])) / CLK_TCK
 
 
-def named_cpu(name: str) -> float:
-    """CPU seconds of the live processes called `name` (their comm), for the
-    servers: PostgreSQL's processes and backends (a backend that exited in
-    between is not counted), Redis."""
-    total = 0
+def named_cpu(*names: str) -> dict[str, float]:
+    """CPU seconds of the live processes called each of `names` (their comm),
+    in one pass over /proc, for the servers: PostgreSQL's processes and
+    backends (a backend that exited in between is not counted), Redis."""
+    ticks = dict.fromkeys(names, 0)
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -60,10 +60,11 @@ def named_cpu(name: str) -> float:
                 head, _, tail = f.read().rpartition(b")")
         except OSError:
             continue
-        if head.partition(b"(")[2].decode(errors="replace") == name:
+        name = head.partition(b"(")[2].decode(errors="replace")
+        if name in ticks:
             fields = tail.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+            ticks[name] += int(fields[11]) + int(fields[12])
+    return {name: count / CLK_TCK for name, count in ticks.items()}
 
 
 def machine_cpu() -> float:

@@ -218,6 +218,12 @@ def burst(
     return phase
 
 
+def servers_cpu() -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL's and Redis's server processes."""
+    found = named_cpu("postgres", "redis-server")
+    return {"postgres": found["postgres"], "redis": found["redis-server"]}
+
+
 def cpu_sample(inst: Instance) -> dict[str, float]:
     """CPU seconds so far of each part: web (gunicorn), queue (qcluster),
     launchers, the jobs they started (and reaped), run monitors and their jobs (forked
@@ -233,7 +239,6 @@ def cpu_sample(inst: Instance) -> dict[str, float]:
         "jobs": sum(theirs for _, theirs in launchers),
         "monitors": children_cpu(),
         "driver": own.user + own.system,
-        "postgres": named_cpu("postgres"),
-        "redis": named_cpu("redis-server"),
+        **servers_cpu(),
         "machine": machine_cpu(),
     }

@@ -16,10 +16,10 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from bench.harness.measure import group_cpu, machine_cpu, named_cpu
+from bench.harness.measure import group_cpu, machine_cpu
 from bench.lateness.beat import celery_env, celery_worker
 from bench.trigger.clients import Clients
-from bench.trigger.ours import Phase
+from bench.trigger.ours import Phase, servers_cpu
 from tests.instance import Processes, forget_redis_keys
 
 LABEL = "celery apply_async + prefork worker (2), Redis"
@@ -46,11 +46,11 @@ def celery_runs(tmp: Path, serial: int, runs: int, jobs: int) -> tuple[Phase, Ph
         one = drive(celery_peer, starts, tmp, ["c00"], serial, sent_ids)
         print(f"{LABEL}: {runs} runs, {jobs} in flight...", file=sys.stderr)
         before = {"worker": group_cpu(worker.pid), "driver": own_cpu()}
-        before["redis"], before["machine"] = named_cpu("redis-server"), machine_cpu()
+        before["redis"], before["machine"] = servers_cpu()["redis"], machine_cpu()
         names = [f"c{i:02d}" for i in range(jobs)]
         many = drive(celery_peer, starts, tmp, names, runs, sent_ids)
         after = {"worker": group_cpu(worker.pid), "driver": own_cpu()}
-        after["redis"], after["machine"] = named_cpu("redis-server"), machine_cpu()
+        after["redis"], after["machine"] = servers_cpu()["redis"], machine_cpu()
         many.cpu_ms = {k: (after[k] - before[k]) * 1000 / runs for k in before}
     finally:
         procs.stop()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 
+import psycopg
 import pytest
 from django.db import DataError
 from django.db.utils import ConnectionHandler
@@ -51,9 +52,8 @@ def test_the_written_out_statements_read_what_the_orm_reads_on_postgresql():
             text=True,
             timeout=300,
         )
-        ran_there = _drop(f"test_{name}")
     finally:
-        _drop(f"test_{name}")
+        ran_there = _drop(f"test_{name}")
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert ran_there, "the tests did not run on PostgreSQL"
@@ -106,8 +106,6 @@ def _settings(**env: str) -> dict:
 
 def _drop(database: str) -> bool:
     """Drop `database` if it is there; whether it was."""
-    import psycopg
-
     with psycopg.connect(
         "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
     ) as admin:

@@ -95,6 +95,15 @@ class Command(BaseCommand):
         no_web: bool,
         **options,
     ) -> None:
+        web = None
+        if not no_web:
+            address = f"{host}:{port}"
+            web = (
+                address,
+                gunicorn_command(
+                    address, workers=web_workers, threads=web_threads, access_log=True
+                ),
+            )
         front = os.getpid()
         become_subreaper()  # the keeper's orphans, should it die first
         self.stdout.flush()
@@ -104,7 +113,7 @@ class Command(BaseCommand):
             try:
                 os.setsid()  # a kill of this command's group spares it
                 parent_death_signal(signal.SIGTERM)
-                code = self._keep(host, port, web_workers, web_threads, no_web, front)
+                code = self._keep(web, front)
             except BaseException:  # noqa: BLE001  (a forked child must not return)
                 traceback.print_exc()
             finally:
@@ -127,16 +136,9 @@ class Command(BaseCommand):
         if os.waitstatus_to_exitcode(status) != 0:
             raise CommandError("The instance stopped because one of its processes did.")
 
-    def _keep(
-        self,
-        host: str,
-        port: int,
-        web_workers: int,
-        web_threads: int,
-        no_web: bool,
-        front: int,
-    ) -> int:
-        """The keeper: start the instance's processes, watch them, stop them."""
+    def _keep(self, web: tuple[str, list[str]] | None, front: int) -> int:
+        """The keeper: start the instance's processes, watch them, stop them.
+        `web`: the web server's address and command, None with --no-web."""
         become_subreaper()
         self.stopping = os.getppid() != front  # the front died before we looked
         signal.signal(signal.SIGTERM, self._request_stop)
@@ -145,15 +147,8 @@ class Command(BaseCommand):
         children: dict[str, subprocess.Popen] = {}
         # Azurite first, so StorageQueue actions due at once find it listening.
         azurite = azurite_start() if settings.AZURITE else None
-        if not no_web:
-            children["web"] = self._spawn(
-                gunicorn_command(
-                    f"{host}:{port}",
-                    workers=web_workers,
-                    threads=web_threads,
-                    access_log=True,
-                )
-            )
+        if web is not None:
+            children["web"] = self._spawn(web[1])
         children["queue"] = self._spawn([*manage, "qcluster"])
         children["engine"] = self._spawn([*manage, "runscheduler"])
         # WebJob runs start in the launcher (scheduled and on demand); it
@@ -169,7 +164,7 @@ class Command(BaseCommand):
             children["azurite"] = azurite
         self.stdout.write(
             f"Instance {settings.WEBSITE_INSTANCE_ID[:6]}: "
-            + (f"web on http://{host}:{port}/admin/ " if not no_web else "")
+            + (f"web on http://{web[0]}/admin/ " if web is not None else "")
             + (
                 f"Azurite queues on http://127.0.0.1:{settings.AZURITE_QUEUE_PORT} "
                 if azurite is not None
